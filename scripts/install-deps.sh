@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages solod needs to build, run and test.
+# Idempotent: packages already present are skipped, apt-get update runs once.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-dev
+  libsoci-dev libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev
+  libtomlplusplus-dev libsodium-dev libpq-dev)
+test_pkgs=(catch2 python3 curl openssl)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

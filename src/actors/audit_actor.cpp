@@ -1,0 +1,178 @@
+#include "actors/audit_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "storage/login_log_repository.hpp"
+#include "storage/write_transaction.hpp"
+#include "util/metrics.hpp"
+
+#include <caf/all.hpp>
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+namespace solod {
+
+namespace {
+
+struct held_event {
+  audit_event event;
+  std::optional<caf::typed_response_promise<bool>> promise;
+};
+
+struct audit_state {
+  static inline const char* name = "audit";
+
+  audit_actor_options opts;
+  std::unique_ptr<soci::session> sql;
+  std::deque<held_event> held;
+  bool flush_queued = false;
+  bool retrying = false;
+  std::chrono::milliseconds backoff{50};
+  std::uint64_t dropped = 0;
+
+  void publish_depth() {
+    if (opts.stats) {
+      opts.stats->audit_queue_depth = static_cast<std::int64_t>(held.size());
+    }
+  }
+
+  /// Commits one batch from the front; false when the database failed.
+  bool commit_one_batch() {
+    const auto n = std::min(held.size(), opts.batch_max);
+    std::vector<audit_event> batch;
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(held[i].event);
+    }
+    auto started = std::chrono::steady_clock::now();
+    try {
+      if (!sql) {
+        sql = open_database(opts.url);
+      }
+      write_transaction tx(*sql);
+      login_log_repository(*sql).insert_batch(batch);
+      tx.commit();
+    } catch (const std::exception& e) {
+      sql.reset();
+      if (opts.stats) {
+        opts.stats->audit_commit_failures++;
+      }
+      spdlog::error("audit: commit of {} events failed, will retry: {}", n, e.what());
+      // Fail closed: whoever waits for a commit hears now that it did not
+      // happen; the events themselves stay and are retried.
+      for (auto& h : held) {
+        if (h.promise) {
+          h.promise->deliver(false);
+          h.promise.reset();
+        }
+      }
+      return false;
+    }
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+    if (opts.stats) {
+      opts.stats->audit_batch_size.observe(static_cast<double>(n));
+      opts.stats->audit_commit_seconds.observe(elapsed.count());
+      opts.stats->audit_events_committed += n;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (held.front().promise) {
+        held.front().promise->deliver(true);
+      }
+      held.pop_front();
+    }
+    return true;
+  }
+};
+
+using audit_self = caf::stateful_actor<audit_state>;
+
+void flush(audit_self* self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  while (!st.held.empty()) {
+    if (!st.commit_one_batch()) {
+      if (!st.retrying) {
+        st.retrying = true;
+        self->delayed_send(self, st.backoff, retry_atom::value);
+        st.backoff = std::min(st.backoff * 2, std::chrono::milliseconds{5000});
+      }
+      break;
+    }
+    st.retrying = false;
+    st.backoff = std::chrono::milliseconds{50};
+  }
+  st.publish_depth();
+}
+
+void hold(audit_self* self, audit_event ev,
+          std::optional<caf::typed_response_promise<bool>> promise) {
+  auto& st = self->state;
+  if (st.held.size() >= st.opts.max_held) {
+    // The database has been down a long time: keep memory bounded.
+    if (++st.dropped % 10000 == 1) {
+      spdlog::error("audit: database unavailable, {} events dropped so far", st.dropped);
+    }
+    if (promise) {
+      promise->deliver(false);
+    }
+    return;
+  }
+  st.held.push_back({std::move(ev), std::move(promise)});
+  st.publish_depth();
+  if (st.retrying) {
+    // The retry timer flushes; a flush now would only hammer a dead database.
+    if (st.held.back().promise) {
+      st.held.back().promise->deliver(false);
+      st.held.back().promise.reset();
+    }
+    return;
+  }
+  if (st.held.size() >= st.opts.batch_max) {
+    flush(self);
+    return;
+  }
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    if (st.opts.durability == audit_durability::commit) {
+      self->send(self, flush_atom::value);
+    } else {
+      self->delayed_send(self, st.opts.flush_interval, flush_atom::value);
+    }
+  }
+}
+
+caf::behavior audit_actor(audit_self* self, audit_actor_options opts) {
+  self->state.opts = std::move(opts);
+  return {
+    [=](audit_atom, audit_event& ev) { hold(self, std::move(ev), std::nullopt); },
+    [=](commit_atom, audit_event& ev) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      hold(self, std::move(ev), rp);
+      return rp;
+    },
+    [=](flush_atom) {
+      if (!self->state.retrying) {
+        flush(self);
+      }
+    },
+    [=](retry_atom) {
+      self->state.retrying = false;
+      flush(self);
+    },
+    [=](flush_atom, count_atom) -> std::size_t {
+      flush(self);
+      return self->state.held.size();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_audit_actor(caf::actor_system& sys, audit_actor_options opts) {
+  return sys.spawn<caf::detached>(audit_actor, std::move(opts));
+}
+
+} // namespace solod

@@ -1,0 +1,43 @@
+#pragma once
+/// @brief The audit actor: batches audit events and commits each batch in one transaction.
+
+#include "config/config.hpp"
+#include "storage/database.hpp"
+#include "storage/records.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace solod {
+
+struct metrics;
+
+/// How the audit actor writes.
+struct audit_actor_options {
+  database_url url;
+  audit_durability durability = audit_durability::commit;
+  std::size_t batch_max = 512;
+  std::chrono::milliseconds flush_interval{10};
+  std::size_t max_held = 1'000'000; ///< events kept while the database is down; more are dropped
+  metrics* stats = nullptr;         ///< may be null (tests)
+};
+
+/// Spawns the audit actor on a thread of its own (it blocks in SOCI).
+///
+/// Messages:
+/// - `(audit_atom, audit_event)`: queue an event; no answer.
+/// - `(commit_atom, audit_event)` -> `bool`: queue an event and answer once it is
+///   committed (true) or its batch failed (false; the event is still kept and retried).
+/// - `(flush_atom, count_atom)` -> `std::size_t`: commit everything held now; answers
+///   how many events are still held (0 unless the database is down).
+///
+/// Group commit: in `commit` durability a flush is queued behind the events
+/// already in the mailbox, so one transaction takes every event that arrived
+/// while the previous one was committing; in `async` it runs `flush_interval`
+/// after the first held event. A batch never exceeds `batch_max`. A failed
+/// commit keeps the batch and retries with backoff (50 ms doubling to 5 s).
+caf::actor spawn_audit_actor(caf::actor_system& sys, audit_actor_options opts);
+
+} // namespace solod

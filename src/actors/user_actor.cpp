@@ -1,0 +1,373 @@
+#include "actors/user_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/session_registry.hpp"
+#include "storage/db_pool.hpp"
+#include "storage/session_repository.hpp"
+#include "util/clock.hpp"
+#include "util/metrics.hpp"
+#include "util/random.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <optional>
+
+namespace solod {
+
+const char* to_string(end_reason r) {
+  switch (r) {
+    case end_reason::superseded:
+      return "superseded";
+    case end_reason::logout:
+      return "logout";
+    case end_reason::admin:
+      return "admin";
+    case end_reason::expired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+namespace {
+
+/// The audit event type of a session that ended for `r`.
+const char* audit_type_of(end_reason r) {
+  switch (r) {
+    case end_reason::superseded:
+      return "session_superseded";
+    case end_reason::logout:
+      return "logout";
+    case end_reason::admin:
+      return "session_terminated";
+    case end_reason::expired:
+      return "session_expired";
+  }
+  return "session_terminated";
+}
+
+struct user_state {
+  static inline const char* name = "user";
+
+  const user_context* ctx = nullptr;
+  std::int64_t user_id = 0;
+  caf::actor directory;
+  std::optional<live_session> live;
+  /// Logins wait here while one is being written, so they apply in order.
+  std::deque<std::pair<login_request, login_reply>> waiting;
+  bool writing = false;
+  /// Messages received from the directory; lets it retire us without losing any.
+  std::uint64_t received = 0;
+  bool retire_pending = false;
+
+  time_point now() const { return ctx->clk->now(); }
+};
+
+using user_self = caf::stateful_actor<user_state>;
+
+void start_next_login(user_self* self);
+void schedule_retire(user_self* self);
+
+void audit(user_self* self, audit_event ev) {
+  self->send(self->state.ctx->audit, audit_atom::value, std::move(ev));
+}
+
+/// Schedules the expiry and idle checks of the live session.
+void arm_timers(user_self* self) {
+  auto& st = self->state;
+  auto now = st.now();
+  auto until_exp = std::chrono::duration_cast<milliseconds>(st.live->expires_at - now);
+  self->delayed_send(self, std::max(until_exp, milliseconds{0}), expire_atom::value, st.live->id);
+  self->delayed_send(self, st.ctx->cfg->auth.idle_timeout, idle_atom::value, st.live->id);
+}
+
+/// Ends the live session for `reason`: the registry first, so its token is
+/// refused from this moment, then the database row and the audit log.
+void end_live(user_self* self, end_reason reason, const std::string& ip,
+              const std::string& user_agent, end_reply reply) {
+  auto& st = self->state;
+  live_session ended = std::move(*st.live);
+  st.live.reset();
+  st.ctx->registry->erase(st.user_id, ended.id);
+
+  audit_event ev{.timestamp = st.now(),
+                 .event_type = audit_type_of(reason),
+                 .user_id = st.user_id,
+                 .username = ended.username,
+                 .session_id = ended.id,
+                 .ip_address = ip.empty() ? ended.ip : ip,
+                 .user_agent = ip.empty() ? ended.user_agent : user_agent,
+                 .status = "success",
+                 .error_message = reason == end_reason::expired ? "expired" : ""};
+  auto at = st.now();
+  auto reason_text = std::string(to_string(reason));
+  auto ctx = st.ctx;
+  auto self_handle = caf::actor_cast<caf::actor>(self);
+  bool queued = ctx->db->try_submit(
+    [id = ended.id, reason_text, at](soci::session& sql) {
+      session_repository(sql).end(id, reason_text, at);
+    },
+    [id = ended.id](const std::string& what) {
+      // The session is already dead in memory; the row stays open until the
+      // database is back (start-up expires rows whose token has expired).
+      spdlog::error("user: cannot record end of session {}: {}", id.substr(0, 8), what);
+    });
+  if (!queued) {
+    spdlog::error("user: database queue full; end of session {} not recorded", ended.id.substr(0, 8));
+  }
+  if (ctx->cfg->audit.durability == audit_durability::commit && reply) {
+    self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
+      .then([reply](bool) { reply(true); }, [reply](caf::error&) { reply(true); });
+  } else {
+    audit(self, std::move(ev));
+    if (reply) {
+      reply(true);
+    }
+  }
+  schedule_retire(self);
+}
+
+/// The database has recorded the new session: make it live and answer.
+void on_started(user_self* self, const session_record& s, const std::string& old_id,
+                login_reply reply) {
+  auto& st = self->state;
+  auto ctx = st.ctx;
+  if (st.live) {
+    // The previous session ends now, as superseded by this login.
+    live_session old = std::move(*st.live);
+    st.live.reset();
+    audit(self, audit_event{.timestamp = s.login_ts,
+                            .event_type = "session_superseded",
+                            .user_id = st.user_id,
+                            .username = old.username,
+                            .session_id = old.id,
+                            .ip_address = s.ip_address,
+                            .user_agent = s.user_agent,
+                            .status = "success",
+                            .error_message = "superseded by " + s.id.substr(0, 8)});
+  } else if (!old_id.empty()) {
+    spdlog::debug("user {}: database ended session {} unknown to memory", st.user_id,
+                  old_id.substr(0, 8));
+  }
+  live_session fresh;
+  fresh.id = s.id;
+  fresh.user_id = s.user_id;
+  fresh.username = s.username;
+  fresh.created_at = s.login_ts;
+  fresh.expires_at = s.expires_at;
+  fresh.ip = s.ip_address;
+  fresh.user_agent = s.user_agent;
+  fresh.last_seen_ms->store(to_unix_ms(s.login_ts));
+  // put() replaces the old entry atomically: from here on only the new token works.
+  ctx->registry->put(fresh);
+  st.live = fresh;
+  arm_timers(self);
+
+  audit_event ev{.timestamp = s.login_ts,
+                 .event_type = "login_success",
+                 .user_id = st.user_id,
+                 .username = s.username,
+                 .session_id = s.id,
+                 .ip_address = s.ip_address,
+                 .user_agent = s.user_agent,
+                 .status = "success"};
+  if (ctx->cfg->audit.durability == audit_durability::commit) {
+    auto fail_closed = [self, reply, id = s.id] {
+      // No audit row, no session: the token is never handed out.
+      auto& st = self->state;
+      if (st.live && st.live->id == id) {
+        end_live(self, end_reason::logout, "", "", nullptr);
+      }
+      reply(login_outcome{login_outcome::status::unavailable, {}});
+    };
+    self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
+      .then(
+        [reply, s, fail_closed](bool committed) {
+          if (committed) {
+            reply(login_outcome{login_outcome::status::ok, s});
+          } else {
+            fail_closed();
+          }
+        },
+        [fail_closed](caf::error&) { fail_closed(); });
+  } else {
+    audit(self, std::move(ev));
+    reply(login_outcome{login_outcome::status::ok, s});
+  }
+}
+
+void begin_login(user_self* self, const login_request& req, login_reply reply) {
+  auto& st = self->state;
+  auto ctx = st.ctx;
+  auto now = st.now();
+  if (st.live && ctx->cfg->auth.policy == session_policy::deny_new && now < st.live->expires_at) {
+    audit(self, audit_event{.timestamp = now,
+                            .event_type = "login_failure",
+                            .user_id = st.user_id,
+                            .username = req.username,
+                            .ip_address = req.ip,
+                            .user_agent = req.user_agent,
+                            .status = "failure",
+                            .error_message = "session_active"});
+    reply(login_outcome{login_outcome::status::session_active, {}});
+    start_next_login(self);
+    return;
+  }
+  session_record s;
+  s.id = random_hex(16);
+  s.user_id = st.user_id;
+  s.username = req.username;
+  s.login_ts = now;
+  s.last_seen = now;
+  s.expires_at = now + ctx->cfg->auth.token_ttl;
+  s.ip_address = req.ip;
+  s.user_agent = req.user_agent;
+
+  auto self_handle = caf::actor_cast<caf::actor>(self);
+  st.writing = true;
+  bool queued = ctx->db->try_submit(
+    [s, self_handle, reply](soci::session& sql) {
+      auto old = session_repository(sql).start(s, "superseded");
+      caf::anon_send(self_handle, started_atom::value, s, old.value_or(""), reply);
+    },
+    [self_handle, reply](const std::string& what) {
+      spdlog::error("user: cannot record new session: {}", what);
+      caf::anon_send(self_handle, failed_atom::value, reply);
+    });
+  if (!queued) {
+    st.writing = false;
+    reply(login_outcome{login_outcome::status::unavailable, {}});
+    start_next_login(self);
+  }
+}
+
+void start_next_login(user_self* self) {
+  auto& st = self->state;
+  while (!st.writing && !st.waiting.empty()) {
+    auto [req, reply] = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    begin_login(self, req, std::move(reply));
+  }
+  schedule_retire(self);
+}
+
+bool is_idle(const user_state& st) {
+  return !st.live && !st.writing && st.waiting.empty();
+}
+
+void schedule_retire(user_self* self) {
+  auto& st = self->state;
+  if (is_idle(st) && !st.retire_pending) {
+    st.retire_pending = true;
+    self->delayed_send(self, st.ctx->retire_after, retire_atom::value);
+  }
+}
+
+caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t user_id,
+                         caf::actor directory) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.user_id = user_id;
+  st.directory = std::move(directory);
+  schedule_retire(self);
+  return {
+    // -- from the directory ---------------------------------------------------
+    [=](login_atom, login_request& req, login_reply& reply) {
+      auto& st = self->state;
+      st.received++;
+      st.waiting.emplace_back(std::move(req), std::move(reply));
+      start_next_login(self);
+    },
+    [=](end_atom, end_request& req, end_reply& reply) {
+      auto& st = self->state;
+      st.received++;
+      if (!st.live || st.live->id != req.session_id) {
+        reply(false);
+        return;
+      }
+      end_live(self, req.reason, req.ip, req.user_agent, std::move(reply));
+    },
+    [=](restore_atom, session_record& s) {
+      auto& st = self->state;
+      st.received++;
+      live_session restored;
+      restored.id = s.id;
+      restored.user_id = s.user_id;
+      restored.username = s.username;
+      restored.created_at = s.login_ts;
+      restored.expires_at = s.expires_at;
+      restored.ip = s.ip_address;
+      restored.user_agent = s.user_agent;
+      restored.last_seen_ms->store(to_unix_ms(s.last_seen));
+      st.ctx->registry->put(restored);
+      st.live = restored;
+      arm_timers(self);
+    },
+    // -- from the database pool -------------------------------------------------
+    [=](started_atom, session_record& s, std::string& old_id, login_reply& reply) {
+      self->state.writing = false;
+      on_started(self, s, old_id, std::move(reply));
+      start_next_login(self);
+    },
+    [=](failed_atom, login_reply& reply) {
+      self->state.writing = false;
+      reply(login_outcome{login_outcome::status::unavailable, {}});
+      start_next_login(self);
+    },
+    // -- timers -------------------------------------------------------------------
+    [=](expire_atom, const std::string& id) {
+      auto& st = self->state;
+      if (!st.live || st.live->id != id) {
+        return;
+      }
+      auto now = st.now();
+      if (now >= st.live->expires_at) {
+        end_live(self, end_reason::expired, "", "", nullptr);
+      } else {
+        // The clock and the timer disagree by a little: check again when due.
+        self->delayed_send(self, std::chrono::duration_cast<milliseconds>(st.live->expires_at - now),
+                           expire_atom::value, id);
+      }
+    },
+    [=](idle_atom, const std::string& id) {
+      auto& st = self->state;
+      if (!st.live || st.live->id != id) {
+        return;
+      }
+      auto idle_timeout = st.ctx->cfg->auth.idle_timeout;
+      auto last = time_point{milliseconds{st.live->last_seen_ms->load()}};
+      auto quiet = std::chrono::duration_cast<milliseconds>(st.now() - last);
+      if (st.live->connections->load() == 0 && quiet >= idle_timeout) {
+        end_live(self, end_reason::expired, "", "", nullptr);
+        return;
+      }
+      auto next = st.live->connections->load() > 0 ? idle_timeout : idle_timeout - quiet;
+      self->delayed_send(self, std::max(next, milliseconds{1}), idle_atom::value, id);
+    },
+    [=](retire_atom) {
+      auto& st = self->state;
+      st.retire_pending = false;
+      if (!is_idle(st)) {
+        return;
+      }
+      self->request(st.directory, caf::infinite, retire_atom::value, st.user_id, st.received)
+        .then([=](bool approved) {
+          if (approved) {
+            self->quit();
+          } else {
+            schedule_retire(self);
+          }
+        });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_user_actor(caf::actor_system& sys, const user_context* ctx,
+                            std::int64_t user_id, caf::actor directory) {
+  return sys.spawn(user_actor, ctx, user_id, std::move(directory));
+}
+
+} // namespace solod

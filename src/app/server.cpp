@@ -1,0 +1,203 @@
+#include "app/server.hpp"
+
+#include "actors/audit_actor.hpp"
+#include "actors/messages.hpp"
+#include "actors/session_directory.hpp"
+#include "actors/session_registry.hpp"
+#include "actors/user_context.hpp"
+#include "auth/authenticator.hpp"
+#include "auth/hashing_pool.hpp"
+#include "auth/jwt.hpp"
+#include "auth/jwt_secret.hpp"
+#include "auth/login_limiter.hpp"
+#include "auth/login_service.hpp"
+#include "auth/password_hasher.hpp"
+#include "net/api_router.hpp"
+#include "net/listener.hpp"
+#include "net/net_context.hpp"
+#include "net/static_files.hpp"
+#include "net/tls_context.hpp"
+#include "storage/database.hpp"
+#include "storage/db_pool.hpp"
+#include "storage/migrations.hpp"
+#include "storage/session_repository.hpp"
+#include "util/clock.hpp"
+#include "util/logging.hpp"
+#include "util/metrics.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <caf/all.hpp>
+#include <soci/soci.h>
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <thread>
+#include <vector>
+
+namespace solod {
+
+namespace {
+
+std::size_t core_count() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Opens the database, migrates it and reads the live sessions to restore.
+std::vector<session_record> prepare_database(const database_url& url) {
+  auto sql = open_database(url);
+  int version = migrate(*sql, url.dialect);
+  spdlog::info("database ready (schema version {})", version);
+  return session_repository(*sql).load_live();
+}
+
+} // namespace
+
+int run_server(const config& cfg, const environment& env) {
+  try {
+    setup_logging(cfg.log);
+  } catch (const config_error& e) {
+    std::fprintf(stderr, "solod: %s\n", e.what());
+    return 2;
+  }
+  std::string secret;
+  try {
+    secret = load_jwt_secret(cfg.auth, env, cfg.data_dir);
+  } catch (const config_error& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  }
+
+  auto url = database_url::parse(cfg.database.url);
+  std::vector<session_record> live;
+  try {
+    live = prepare_database(url);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+
+  system_clock clk;
+  metrics stats;
+  session_registry registry;
+  stats.live_sessions = [&registry] { return registry.size(); };
+  token_codec tokens(secret);
+  secret.assign(secret.size(), '\0');
+
+  const auto cores = core_count();
+  password_hasher hasher;
+  hashing_pool hashing(cores, 4096);
+  db_pool db(url, 2, 20000);
+  ip_rate_limiter ip_limiter(clk, cfg.limits.login_per_ip_per_minute);
+  account_lockout lockout(clk, cfg.limits.lockout_threshold, cfg.limits.lockout_window,
+                          cfg.limits.lockout_duration);
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", cores);
+  caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system system{caf_cfg};
+  system.await_actors_before_shutdown(false);
+
+  audit_actor_options audit_opts;
+  audit_opts.url = url;
+  audit_opts.durability = cfg.audit.durability;
+  audit_opts.batch_max = static_cast<std::size_t>(cfg.audit.batch_max);
+  audit_opts.flush_interval = cfg.audit.flush_interval;
+  audit_opts.stats = &stats;
+  auto audit = spawn_audit_actor(system, audit_opts);
+
+  user_context uctx;
+  uctx.cfg = &cfg;
+  uctx.clk = &clk;
+  uctx.registry = &registry;
+  uctx.db = &db;
+  uctx.audit = audit;
+  uctx.stats = &stats;
+  auto directory = spawn_session_directory(system, &uctx);
+  for (auto& s : live) {
+    caf::anon_send(directory, restore_atom::value, std::move(s));
+  }
+  spdlog::info("restored {} live sessions", live.size());
+
+  login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
+                        audit, &stats});
+  authenticator auth(tokens, registry, clk);
+  static_files files(cfg.server.static_dir);
+  api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
+                     &files});
+
+  net_context nctx;
+  nctx.cfg = &cfg;
+  nctx.router = &router;
+  nctx.stats = &stats;
+  nctx.proxies = proxy_trust(cfg.server.trusted_proxies);
+  try {
+    if (cfg.server.tls != tls_mode::off) {
+      nctx.tls = make_tls_context(cfg, cfg.data_dir);
+    }
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+
+  const auto io_threads = cfg.server.threads > 0 ? static_cast<std::size_t>(cfg.server.threads) : cores;
+  boost::asio::io_context ioc{static_cast<int>(io_threads)};
+  auto accept = std::make_shared<listener>(ioc, nctx);
+  try {
+    accept->start(cfg.server.listen);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+  auto ep = accept->local_endpoint();
+  auto shown = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  spdlog::info("listening on {}:{} (tls {})", shown, ep.port(),
+               cfg.server.tls == tls_mode::off ? "off"
+               : cfg.server.tls == tls_mode::required ? "required" : "auto");
+
+  std::promise<int> stop_signal;
+  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      stop_signal.set_value(sig);
+    }
+  });
+
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < io_threads; ++i) {
+    threads.emplace_back([&ioc] { ioc.run(); });
+  }
+
+  int sig = stop_signal.get_future().get();
+  spdlog::info("signal {}: shutting down", sig);
+  accept->stop();
+
+  // Commit what the audit actor holds before anything else goes away.
+  {
+    caf::scoped_actor self{system};
+    self->request(audit, std::chrono::seconds(3), flush_atom::value, count_atom::value)
+      .receive(
+        [](std::size_t left) {
+          if (left == 0) {
+            spdlog::info("audit log flushed");
+          } else {
+            spdlog::error("audit: {} events could not be committed at shutdown", left);
+          }
+        },
+        [](caf::error& err) { spdlog::error("audit: flush at shutdown failed"); });
+  }
+  ioc.stop();
+  for (auto& t : threads) {
+    t.join();
+  }
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
+  system.await_all_actors_done();
+  hashing.stop();
+  db.stop();
+  spdlog::info("stopped");
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+} // namespace solod

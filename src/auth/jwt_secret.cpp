@@ -1,0 +1,74 @@
+#include "auth/jwt_secret.hpp"
+
+#include "auth/jwt.hpp"
+#include "util/random.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace solod {
+
+namespace {
+
+std::string read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw config_error(what + ": cannot read '" + path + "'");
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string out = s.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+void check_length(const std::string& secret, const std::string& source) {
+  if (secret.size() < min_secret_bytes) {
+    throw config_error(source + ": the JWT secret is " + std::to_string(secret.size()) +
+                       " bytes; at least " + std::to_string(min_secret_bytes) + " are required");
+  }
+}
+
+} // namespace
+
+std::string load_jwt_secret(const auth_config& cfg, const environment& env,
+                            const std::string& data_dir) {
+  if (auto it = env.find("SOLOD_JWT_SECRET"); it != env.end()) {
+    check_length(it->second, "SOLOD_JWT_SECRET");
+    return it->second;
+  }
+  if (!cfg.jwt_secret_file.empty()) {
+    auto secret = read_file(cfg.jwt_secret_file, "auth.jwt_secret_file");
+    check_length(secret, "auth.jwt_secret_file '" + cfg.jwt_secret_file + "'");
+    return secret;
+  }
+  auto path = data_dir + "/jwt.secret";
+  if (!std::filesystem::exists(path)) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    // O_EXCL: two processes starting at once must not both write a key.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+      auto secret = random_hex(32);
+      bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
+      ::fsync(fd);
+      ::close(fd);
+      if (!ok) {
+        throw config_error("cannot write '" + path + "'");
+      }
+    } else if (errno != EEXIST) {
+      throw config_error("cannot create '" + path + "'");
+    }
+  }
+  auto secret = read_file(path, "jwt secret");
+  check_length(secret, "'" + path + "'");
+  return secret;
+}
+
+} // namespace solod

@@ -1,0 +1,192 @@
+#include "auth/login_service.hpp"
+
+#include "actors/messages.hpp"
+#include "auth/credentials.hpp"
+#include "auth/hashing_pool.hpp"
+#include "auth/login_limiter.hpp"
+#include "auth/password_hasher.hpp"
+#include "config/config.hpp"
+#include "storage/db_pool.hpp"
+#include "storage/user_repository.hpp"
+#include "util/metrics.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace solod {
+
+namespace {
+
+login_result unavailable() {
+  return login_result{login_result::status::unavailable, 0, {}, {}};
+}
+
+} // namespace
+
+void login_service::audit(audit_event ev) {
+  caf::anon_send(deps_.audit, audit_atom::value, std::move(ev));
+}
+
+void login_service::finish_failure(const std::string& username,
+                                   std::optional<std::int64_t> user_id, const std::string& reason,
+                                   const client_info& client,
+                                   std::function<void(login_result)>& done) {
+  audit(audit_event{.timestamp = deps_.clk->now(),
+                    .event_type = "login_failure",
+                    .user_id = user_id,
+                    .username = username,
+                    .ip_address = client.ip,
+                    .user_agent = client.user_agent,
+                    .status = "failure",
+                    .error_message = reason});
+  deps_.stats->count_login(metrics::login_result::invalid_credentials);
+  done(login_result{login_result::status::invalid_credentials, 0, {}, {}});
+}
+
+void login_service::login(const std::string& username, const std::string& password,
+                          const client_info& client, std::function<void(login_result)> done) {
+  if (auto wait = deps_.ip_limiter->try_acquire(client.ip)) {
+    audit(audit_event{.timestamp = deps_.clk->now(),
+                      .event_type = "login_failure",
+                      .username = username,
+                      .ip_address = client.ip,
+                      .user_agent = client.user_agent,
+                      .status = "failure",
+                      .error_message = "rate_limited"});
+    deps_.stats->count_login(metrics::login_result::rate_limited);
+    done(login_result{login_result::status::rate_limited, *wait, {}, {}});
+    return;
+  }
+  auto fail = std::make_shared<std::function<void(login_result)>>(done);
+  bool queued = deps_.db->try_submit(
+    [this, username, password, client, done](soci::session& sql) {
+      auto user = user_repository(sql).find_by_username(username);
+      verify(std::move(user), username, password, client, done);
+    },
+    [this, fail](const std::string& what) {
+      spdlog::error("login: user lookup failed: {}", what);
+      deps_.stats->count_login(metrics::login_result::unavailable);
+      (*fail)(unavailable());
+    });
+  if (!queued) {
+    deps_.stats->count_login(metrics::login_result::unavailable);
+    done(unavailable());
+  }
+}
+
+void login_service::verify(std::optional<user_record> user, std::string username,
+                           std::string password, client_info client,
+                           std::function<void(login_result)> done) {
+  auto job = [this, user = std::move(user), username = std::move(username),
+              password = std::move(password), client = std::move(client), done]() mutable {
+    if (!user) {
+      deps_.hasher->verify_dummy(password);
+      finish_failure(username, std::nullopt, "unknown_user", client, done);
+      return;
+    }
+    bool password_ok = deps_.hasher->verify(user->password_hash, password);
+    if (!user->is_active) {
+      finish_failure(user->username, user->id, "disabled", client, done);
+      return;
+    }
+    if (deps_.lockout->is_locked(user->id)) {
+      finish_failure(user->username, user->id, "locked", client, done);
+      return;
+    }
+    if (!password_ok) {
+      bool locks_now = deps_.lockout->record_failure(user->id);
+      finish_failure(user->username, user->id, "bad_password", client, done);
+      if (locks_now) {
+        audit(audit_event{.timestamp = deps_.clk->now(),
+                          .event_type = "account_locked",
+                          .user_id = user->id,
+                          .username = user->username,
+                          .ip_address = client.ip,
+                          .user_agent = client.user_agent,
+                          .status = "success",
+                          .error_message = "too many failed logins"});
+      }
+      return;
+    }
+    deps_.lockout->record_success(user->id);
+    login_request req{user->id, user->username, client.ip, client.user_agent};
+    auto stats = deps_.stats;
+    login_reply reply = [stats, user = *user, done](const login_outcome& outcome) {
+      switch (outcome.result) {
+        case login_outcome::status::ok: {
+          stats->count_login(metrics::login_result::success);
+          auto u = user;
+          u.last_login = outcome.session.login_ts;
+          done(login_result{login_result::status::ok, 0, u, outcome.session});
+          return;
+        }
+        case login_outcome::status::session_active:
+          stats->count_login(metrics::login_result::session_active);
+          done(login_result{login_result::status::session_active, 0, {}, {}});
+          return;
+        case login_outcome::status::unavailable:
+          stats->count_login(metrics::login_result::unavailable);
+          done(unavailable());
+          return;
+      }
+    };
+    caf::anon_send(deps_.directory, login_atom::value, std::move(req), std::move(reply));
+  };
+  if (!deps_.hashing->try_submit(std::move(job))) {
+    deps_.stats->count_login(metrics::login_result::unavailable);
+    done(unavailable());
+  }
+}
+
+void login_service::register_user(user_record user, const std::string& password,
+                                  const client_info& client,
+                                  std::function<void(register_result)> done) {
+  if (!deps_.cfg->auth.allow_registration) {
+    done(register_result{register_result::status::disabled, "registration is disabled", {}});
+    return;
+  }
+  if (!is_valid_username(user.username)) {
+    done(register_result{register_result::status::invalid_input,
+                         "username must be 3-32 of A-Z a-z 0-9 _ . -", {}});
+    return;
+  }
+  if (!is_valid_password(password)) {
+    done(register_result{register_result::status::invalid_input,
+                         "password must be 8-1024 bytes", {}});
+    return;
+  }
+  auto job = [this, user = std::move(user), password, client, done]() mutable {
+    user.password_hash = deps_.hasher->hash(password);
+    user.created_at = deps_.clk->now();
+    auto fail = done;
+    bool queued = deps_.db->try_submit(
+      [this, user, client, done](soci::session& sql) {
+        auto created = user_repository(sql).insert(user);
+        if (!created) {
+          done(register_result{register_result::status::username_taken,
+                               "username is already taken", {}});
+          return;
+        }
+        audit(audit_event{.timestamp = created->created_at,
+                          .event_type = "register",
+                          .user_id = created->id,
+                          .username = created->username,
+                          .ip_address = client.ip,
+                          .user_agent = client.user_agent,
+                          .status = "success"});
+        done(register_result{register_result::status::created, "", *created});
+      },
+      [fail](const std::string& what) {
+        spdlog::error("register: {}", what);
+        fail(register_result{register_result::status::unavailable, "database unavailable", {}});
+      });
+    if (!queued) {
+      done(register_result{register_result::status::unavailable, "server busy", {}});
+    }
+  };
+  if (!deps_.hashing->try_submit(std::move(job))) {
+    done(register_result{register_result::status::unavailable, "server busy", {}});
+  }
+}
+
+} // namespace solod

@@ -1,0 +1,88 @@
+#pragma once
+/// @brief The login and registration pipelines: rate limit, user lookup, Argon2id, lockout, session.
+
+#include "storage/records.hpp"
+
+#include <caf/actor.hpp>
+
+#include <functional>
+#include <string>
+
+namespace solod {
+
+class account_lockout;
+class clock;
+class db_pool;
+class hashing_pool;
+class ip_rate_limiter;
+class password_hasher;
+struct config;
+struct metrics;
+
+/// Who is asking, as the audit log records it.
+struct client_info {
+  std::string ip;
+  std::string user_agent;
+};
+
+/// The answer to a login attempt.
+struct login_result {
+  enum class status { ok, invalid_credentials, rate_limited, session_active, unavailable };
+  status result = status::unavailable;
+  int retry_after_seconds = 0; ///< with rate_limited
+  user_record user;            ///< with ok
+  session_record session;      ///< with ok
+};
+
+/// The answer to a registration.
+struct register_result {
+  enum class status { created, invalid_input, username_taken, disabled, unavailable };
+  status result = status::unavailable;
+  std::string message;
+  user_record user;
+};
+
+/// Everything the pipelines work with; owned by the server.
+struct login_service_deps {
+  const config* cfg = nullptr;
+  const clock* clk = nullptr;
+  ip_rate_limiter* ip_limiter = nullptr;
+  account_lockout* lockout = nullptr;
+  const password_hasher* hasher = nullptr;
+  hashing_pool* hashing = nullptr;
+  db_pool* db = nullptr;
+  caf::actor directory;
+  caf::actor audit;
+  metrics* stats = nullptr;
+};
+
+/// Runs logins and registrations without blocking the caller: the user
+/// lookup runs on the database pool, Argon2id on the hashing pool, the session
+/// change in the user's actor. `done` is called exactly once, on one of those
+/// threads, so it must only hand the result off.
+class login_service {
+public:
+  explicit login_service(login_service_deps deps) : deps_(std::move(deps)) {}
+
+  /// Logs `username` in. Every failure is audited with its reason, yet all
+  /// answer alike: unknown users cost a dummy hash, locked and disabled
+  /// accounts are checked only after the hash.
+  void login(const std::string& username, const std::string& password, const client_info& client,
+             std::function<void(login_result)> done);
+
+  /// Creates an account (audited as `register`).
+  void register_user(user_record user, const std::string& password, const client_info& client,
+                     std::function<void(register_result)> done);
+
+private:
+  void verify(std::optional<user_record> user, std::string username, std::string password,
+              client_info client, std::function<void(login_result)> done);
+  void finish_failure(const std::string& username, std::optional<std::int64_t> user_id,
+                      const std::string& reason, const client_info& client,
+                      std::function<void(login_result)>& done);
+  void audit(audit_event ev);
+
+  login_service_deps deps_;
+};
+
+} // namespace solod

@@ -1,0 +1,194 @@
+#include "cli/admin_commands.hpp"
+
+#include "auth/credentials.hpp"
+#include "auth/password_hasher.hpp"
+#include "storage/database.hpp"
+#include "storage/login_log_repository.hpp"
+#include "storage/migrations.hpp"
+#include "storage/session_repository.hpp"
+#include "storage/user_repository.hpp"
+#include "storage/write_transaction.hpp"
+#include "util/clock.hpp"
+#include "util/csv.hpp"
+#include "util/time_format.hpp"
+
+#include <nlohmann/json.hpp>
+#include <soci/soci.h>
+
+#include <istream>
+#include <ostream>
+
+namespace solod {
+
+namespace {
+
+/// Reads the password from the first line of `in` (a trailing CR/LF is dropped).
+std::optional<std::string> read_password(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return std::nullopt;
+  }
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  return line;
+}
+
+/// Records what the CLI did, like every other admin action.
+void audit_cli_action(soci::session& sql, const user_record& user, const std::string& what) {
+  audit_event ev{.timestamp = system_clock{}.now(),
+                 .event_type = "admin_action",
+                 .user_id = user.id,
+                 .username = user.username,
+                 .ip_address = "",
+                 .user_agent = "solod-cli",
+                 .status = "success",
+                 .error_message = "cli: " + what};
+  write_transaction tx(sql);
+  login_log_repository(sql).insert_batch({ev});
+  tx.commit();
+}
+
+int user_add(soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
+             std::ostream& err) {
+  if (!is_valid_username(cmd.name)) {
+    err << "solod: invalid username '" << cmd.name << "' (3-32 of A-Z a-z 0-9 _ . -)\n";
+    return 2;
+  }
+  auto password = read_password(in);
+  if (!password || !is_valid_password(*password)) {
+    err << "solod: the password on stdin must be 8-1024 bytes\n";
+    return 2;
+  }
+  user_record u;
+  u.username = cmd.name;
+  u.full_name = cmd.full_name.value_or("");
+  u.email = cmd.email.value_or("");
+  u.is_admin = cmd.admin;
+  u.created_at = system_clock{}.now();
+  u.password_hash = password_hasher{}.hash(*password);
+  auto created = user_repository(sql).insert(u);
+  if (!created) {
+    err << "solod: user '" << cmd.name << "' already exists\n";
+    return 1;
+  }
+  audit_cli_action(sql, *created, cmd.admin ? "user add --admin" : "user add");
+  out << "created user " << created->username << " (id " << created->id << ")"
+      << (created->is_admin ? " as admin" : "") << "\n";
+  return 0;
+}
+
+int user_change(soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
+                std::ostream& err) {
+  user_repository users(sql);
+  auto user = users.find_by_username(cmd.name);
+  if (!user) {
+    err << "solod: no user named '" << cmd.name << "'\n";
+    return 1;
+  }
+  if (cmd.command == "user_passwd") {
+    auto password = read_password(in);
+    if (!password || !is_valid_password(*password)) {
+      err << "solod: the password on stdin must be 8-1024 bytes\n";
+      return 2;
+    }
+    users.set_password(user->id, password_hasher{}.hash(*password));
+    audit_cli_action(sql, *user, "user passwd");
+    out << "password of " << user->username << " changed\n";
+  } else {
+    bool enable = cmd.command == "user_enable";
+    users.set_active(user->id, enable);
+    audit_cli_action(sql, *user, enable ? "user enable" : "user disable");
+    out << user->username << (enable ? " enabled" : " disabled") << "\n";
+  }
+  return 0;
+}
+
+int audit_export(soci::session& sql, const command_line& cmd, std::ostream& out,
+                 std::ostream& err) {
+  audit_filter filter;
+  filter.username = cmd.user;
+  if (!cmd.from.empty()) {
+    filter.from = parse_iso8601(cmd.from);
+    if (!filter.from) {
+      err << "solod: --from: '" << cmd.from << "' is not an ISO-8601 date or time\n";
+      return 2;
+    }
+  }
+  if (!cmd.to.empty()) {
+    filter.to = parse_iso8601(cmd.to);
+    if (!filter.to) {
+      err << "solod: --to: '" << cmd.to << "' is not an ISO-8601 date or time\n";
+      return 2;
+    }
+  }
+  const bool json = cmd.format == "json";
+  if (json) {
+    out << "[";
+  } else {
+    out << csv_row({"id", "timestamp", "event_type", "user_id", "username", "session_id",
+                    "ip_address", "user_agent", "status", "error_message", "legal_basis"});
+  }
+  bool first = true;
+  login_log_repository(sql).for_each(filter, [&](const audit_event& e) {
+    auto ts = format_iso8601(e.timestamp);
+    if (json) {
+      nlohmann::json row{
+        {"id", e.id},
+        {"timestamp", ts},
+        {"event_type", e.event_type},
+        {"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json()},
+        {"username", e.username},
+        {"session_id", e.session_id.empty() ? nlohmann::json() : nlohmann::json(e.session_id)},
+        {"ip_address", e.ip_address},
+        {"user_agent", e.user_agent},
+        {"status", e.status},
+        {"error_message", e.error_message},
+        {"legal_basis", e.legal_basis},
+      };
+      out << (first ? "\n" : ",\n") << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else {
+      out << csv_row({std::to_string(e.id), ts, e.event_type,
+                      e.user_id ? std::to_string(*e.user_id) : "", e.username, e.session_id,
+                      e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis});
+    }
+    first = false;
+  });
+  if (json) {
+    out << (first ? "]\n" : "\n]\n");
+  }
+  out.flush();
+  return 0;
+}
+
+} // namespace
+
+int run_admin_command(const config& cfg, const command_line& cmd, std::istream& in,
+                      std::ostream& out, std::ostream& err) {
+  try {
+    auto url = database_url::parse(cfg.database.url);
+    auto sql = open_database(url);
+    int version = migrate(*sql, url.dialect);
+    if (cmd.command == "migrate") {
+      out << "schema at version " << version << "\n";
+      return 0;
+    }
+    if (cmd.command == "user_add") {
+      return user_add(*sql, cmd, in, out, err);
+    }
+    if (cmd.command == "user_passwd" || cmd.command == "user_disable" ||
+        cmd.command == "user_enable") {
+      return user_change(*sql, cmd, in, out, err);
+    }
+    if (cmd.command == "audit_export") {
+      return audit_export(*sql, cmd, out, err);
+    }
+    err << "solod: unknown command " << cmd.command << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "solod: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace solod

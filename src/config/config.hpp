@@ -1,0 +1,127 @@
+#pragma once
+/// @brief solod's configuration: SPEC §2 keys, loaded from TOML with SOLOD_<SECTION>_<KEY> overrides.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace solod {
+
+/// A configuration that cannot be used; `what()` names the key or file.
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class tls_mode { auto_detect, required, off };
+enum class session_policy { kick_old, deny_new };
+enum class audit_durability { commit, async };
+enum class log_format { text, json };
+
+/// [server]
+struct server_config {
+  std::string listen = "127.0.0.1:8443";
+  tls_mode tls = tls_mode::auto_detect;
+  std::string cert_file;
+  std::string key_file;
+  int threads = 0;                          ///< 0 = one per core
+  std::vector<std::string> allowed_origins; ///< empty = same host as Host header
+  std::vector<std::string> trusted_proxies; ///< CIDR list
+  int max_connections = 20000;
+  std::size_t max_body_bytes = 16384;
+  std::string static_dir = "web";
+
+  bool operator==(const server_config&) const = default;
+};
+
+/// [auth]
+struct auth_config {
+  std::string jwt_secret_file;
+  std::chrono::milliseconds token_ttl = std::chrono::hours{24};
+  session_policy policy = session_policy::kick_old;
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes{30};
+  bool allow_registration = true;
+  int max_connections_per_session = 3;
+
+  bool operator==(const auth_config&) const = default;
+};
+
+/// [limits]
+struct limits_config {
+  int login_per_ip_per_minute = 30;
+  int lockout_threshold = 5;
+  std::chrono::milliseconds lockout_window = std::chrono::minutes{15};
+  std::chrono::milliseconds lockout_duration = std::chrono::minutes{15};
+  int ws_messages_per_second = 20;
+  std::size_t max_message_bytes = 65536;
+
+  bool operator==(const limits_config&) const = default;
+};
+
+/// [database]
+struct database_config {
+  std::string url = "sqlite3://data/solod.db";
+
+  bool operator==(const database_config&) const = default;
+};
+
+/// [audit]
+struct audit_config {
+  audit_durability durability = audit_durability::commit;
+  int batch_max = 512;
+  std::chrono::milliseconds flush_interval = std::chrono::milliseconds{10};
+  int retention_days = 730;
+
+  bool operator==(const audit_config&) const = default;
+};
+
+/// [log]
+struct log_config {
+  std::string dir = "logs";
+  std::string level = "info"; ///< trace, debug, info, warn, error, critical, off
+  int max_file_mb = 10;
+  int max_files = 5;
+  log_format format = log_format::text;
+
+  bool operator==(const log_config&) const = default;
+};
+
+/// The whole effective configuration.
+struct config {
+  server_config server;
+  auth_config auth;
+  limits_config limits;
+  database_config database;
+  audit_config audit;
+  log_config log;
+  /// Where data/ lives (secrets, certificate); the directory of relative paths.
+  std::string data_dir = "data";
+
+  bool operator==(const config&) const = default;
+};
+
+/// Environment variables as a map, so tests can pass their own.
+using environment = std::map<std::string, std::string>;
+
+/// The process environment.
+environment process_environment();
+
+/// Loads the configuration: defaults, then `path` (if given; when `path` is
+/// empty, `config/solod.toml` is read if it exists), then `SOLOD_<SECTION>_<KEY>`
+/// overrides from `env`. Throws `config_error` naming the key or file.
+config load_config(const std::string& path, const environment& env);
+
+/// Parses a duration such as "10ms", "5s", "30m", "24h", "7d"; nothing if malformed.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+
+/// Formats a duration the way the config file writes it ("24h", "10ms").
+std::string format_duration(std::chrono::milliseconds d);
+
+/// The effective configuration as TOML (for `solod config check`).
+std::string render_config(const config& cfg);
+
+} // namespace solod

@@ -1,0 +1,47 @@
+// solod: one live session per user. main() only reads the command line and
+// the config, then hands over to the server or to one offline subcommand.
+#include "app/server.hpp"
+#include "cli/admin_commands.hpp"
+#include "cli/command_line.hpp"
+#include "config/config.hpp"
+#include "util/logging.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace solod;
+  command_line cmd;
+  try {
+    cmd = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const usage_error& e) {
+    std::cerr << "solod: " << e.what() << "\n\n" << usage_text();
+    return 2;
+  }
+  if (cmd.command == "help") {
+    std::cout << usage_text();
+    return 0;
+  }
+  if (cmd.command == "version") {
+    std::cout << "solod " << SOLOD_VERSION << "\n";
+    return 0;
+  }
+
+  auto env = process_environment();
+  config cfg;
+  try {
+    cfg = load_config(cmd.config_file, env);
+  } catch (const config_error& e) {
+    std::cerr << "solod: " << e.what() << "\n";
+    return 2;
+  }
+
+  if (cmd.command == "config_check") {
+    std::cout << render_config(cfg);
+    return 0;
+  }
+  if (cmd.command == "serve") {
+    return run_server(cfg, env);
+  }
+  setup_cli_logging();
+  return run_admin_command(cfg, cmd, std::cin, std::cout, std::cerr);
+}

@@ -1,0 +1,58 @@
+#pragma once
+/// @brief The HTTP API of SPEC §3: routes each request to its handler.
+
+#include "net/http_message.hpp"
+
+#include <caf/actor.hpp>
+
+#include <string>
+
+namespace solod {
+
+class authenticator;
+class clock;
+class db_pool;
+class login_service;
+class session_registry;
+class static_files;
+class token_codec;
+struct config;
+struct metrics;
+
+/// What the handlers work with; owned by the server.
+struct api_deps {
+  const config* cfg = nullptr;
+  const clock* clk = nullptr;
+  login_service* logins = nullptr;
+  const authenticator* auth = nullptr;
+  const token_codec* tokens = nullptr;
+  const session_registry* registry = nullptr;
+  db_pool* db = nullptr;
+  caf::actor directory;
+  metrics* stats = nullptr;
+  const static_files* files = nullptr;
+};
+
+/// Dispatches requests: the API, its compatibility aliases, health, metrics, pages.
+class api_router {
+public:
+  explicit api_router(api_deps deps) : deps_(std::move(deps)) {}
+
+  /// Handles `req`; `respond` is called exactly once, maybe on another thread.
+  void handle(http_request req, responder respond) const;
+
+private:
+  void do_register(const http_request& req, responder respond) const;
+  void do_login(const http_request& req, responder respond) const;
+  void do_logout(const http_request& req, responder respond) const;
+  void do_me(const http_request& req, responder respond) const;
+  void do_online(const http_request& req, responder respond) const;
+  void do_healthz(responder respond) const;
+
+  api_deps deps_;
+};
+
+/// The token of a request: `Authorization: Bearer T`, else the `solod_session` cookie.
+std::string request_token(const http_request& req);
+
+} // namespace solod

@@ -1,0 +1,321 @@
+#include "net/http_session.hpp"
+
+#include "net/api_router.hpp"
+#include "net/net_context.hpp"
+#include "util/metrics.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <optional>
+
+namespace solod {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// Counts the connection in the metrics for as long as it lives.
+struct connection_gauge {
+  explicit connection_gauge(metrics* m) : m_(m) { m_->open_connections++; }
+  ~connection_gauge() { m_->open_connections--; }
+  connection_gauge(const connection_gauge&) = delete;
+  connection_gauge& operator=(const connection_gauge&) = delete;
+  metrics* m_;
+};
+
+std::string peer_address(const beast::tcp_stream& stream) {
+  beast::error_code ec;
+  auto ep = stream.socket().remote_endpoint(ec);
+  if (ec) {
+    return "";
+  }
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6()).to_string();
+  }
+  return addr.to_string();
+}
+
+/// The request/response loop shared by plain and TLS sessions (CRTP, as in
+/// Beast's advanced_server_flex example).
+template <class Derived>
+class http_session {
+public:
+  http_session(beast::flat_buffer buffer, const net_context& ctx, std::string peer)
+    : buffer_(std::move(buffer)), ctx_(ctx), peer_(std::move(peer)), gauge_(ctx.stats) {}
+
+protected:
+  Derived& derived() { return static_cast<Derived&>(*this); }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(ctx_.header_limit));
+    parser_->body_limit(ctx_.cfg->server.max_body_bytes);
+    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.read_timeout);
+    http::async_read(derived().stream(), buffer_, *parser_,
+                     beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof) {
+      derived().do_eof();
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      send_and_close(413, "too_large", "the body exceeds max_body_bytes");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      send_and_close(431, "headers_too_large", "the request header exceeds 8 KiB");
+      return;
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::body_limit).category()) {
+      send_and_close(400, "bad_request", "malformed HTTP request");
+      return;
+    }
+    if (ec) {
+      // Timeout, reset, TLS failure: nothing useful can be said to the peer.
+      beast::get_lowest_layer(derived().stream()).close();
+      return;
+    }
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+
+    http_request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+    for (const auto& field : msg) {
+      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    req.secure = Derived::secure;
+    req.client_ip = ctx_.proxies.client_ip(peer_, req.header("X-Forwarded-For"));
+    is_head_ = req.method == "HEAD";
+
+    // No read is outstanding while the handler works: one request at a time.
+    beast::get_lowest_layer(derived().stream()).expires_never();
+    auto self = derived().shared_from_this();
+    ctx_.router->handle(std::move(req), [self](http_response r) {
+      net::post(self->stream().get_executor(),
+                [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    });
+  }
+
+  void send_and_close(unsigned status, const std::string& code, const std::string& message) {
+    keep_alive_ = false;
+    version_ = 11;
+    auto r = error_response(status, code, message);
+    r.close = true;
+    write(std::move(r));
+  }
+
+public:
+  /// Sends `r`; runs on the session's strand.
+  void write(http_response r) {
+    ctx_.stats->count_response(r.status);
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(r.status), version_);
+    res->set(http::field::server, "solod");
+    if (!r.content_type.empty()) {
+      res->set(http::field::content_type, r.content_type);
+    }
+    for (auto& [name, value] : r.headers) {
+      res->insert(name, value);
+    }
+    bool close = r.close || !keep_alive_;
+    res->keep_alive(!close);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    if (is_head_) {
+      res->body().clear();
+    }
+    response_ = res;
+    close_after_write_ = close;
+    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.read_timeout);
+    http::async_write(derived().stream(), *res,
+                      beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
+  }
+
+private:
+  void on_write(beast::error_code ec, std::size_t) {
+    response_.reset();
+    if (ec) {
+      beast::get_lowest_layer(derived().stream()).close();
+      return;
+    }
+    if (close_after_write_) {
+      derived().do_eof();
+      return;
+    }
+    do_read();
+  }
+
+protected:
+  beast::flat_buffer buffer_;
+  const net_context& ctx_;
+  std::string peer_;
+
+private:
+  connection_gauge gauge_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> response_;
+  bool keep_alive_ = true;
+  bool close_after_write_ = false;
+  bool is_head_ = false;
+  unsigned version_ = 11;
+};
+
+/// HTTP over a plain TCP stream.
+class plain_http_session : public http_session<plain_http_session>,
+                           public std::enable_shared_from_this<plain_http_session> {
+public:
+  static constexpr bool secure = false;
+
+  plain_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& buffer,
+                     const net_context& ctx, std::string peer)
+    : http_session(std::move(buffer), ctx, std::move(peer)), stream_(std::move(stream)) {}
+
+  void run() { do_read(); }
+  beast::tcp_stream& stream() { return stream_; }
+
+  /// Closes our sending side, then drains what the peer still sends for a
+  /// moment, so that a response sent before the request was read (413) is
+  /// not destroyed by a TCP reset.
+  void do_eof() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    drained_ = 0;
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+
+private:
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > (4u << 20)) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  std::array<char, 4096> scratch_{};
+  std::size_t drained_ = 0;
+};
+
+/// HTTP over TLS.
+class ssl_http_session : public http_session<ssl_http_session>,
+                         public std::enable_shared_from_this<ssl_http_session> {
+public:
+  static constexpr bool secure = true;
+
+  ssl_http_session(beast::tcp_stream&& stream, ssl::context& tls, beast::flat_buffer&& buffer,
+                   const net_context& ctx, std::string peer)
+    : http_session(std::move(buffer), ctx, std::move(peer)), stream_(std::move(stream), tls) {}
+
+  void run() {
+    beast::get_lowest_layer(stream_).expires_after(ctx_.read_timeout);
+    // The detector's bytes are the start of the handshake.
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&ssl_http_session::on_handshake,
+                                                      shared_from_this()));
+  }
+
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+
+  void do_eof() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+private:
+  void on_handshake(beast::error_code ec, std::size_t bytes_used) {
+    if (ec) {
+      spdlog::debug("tls handshake from {} failed: {}", peer_, ec.message());
+      beast::get_lowest_layer(stream_).close();
+      return;
+    }
+    buffer_.consume(bytes_used);
+    do_read();
+  }
+
+  beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+/// Looks at the first bytes of a connection to choose plain or TLS.
+class detect_session : public std::enable_shared_from_this<detect_session> {
+public:
+  detect_session(tcp::socket&& socket, const net_context& ctx)
+    : stream_(std::move(socket)), ctx_(ctx) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&detect_session::on_run, shared_from_this()));
+  }
+
+private:
+  void on_run() {
+    peer_ = peer_address(stream_);
+    if (ctx_.cfg->server.tls == tls_mode::off) {
+      std::make_shared<plain_http_session>(std::move(stream_), std::move(buffer_), ctx_,
+                                           std::move(peer_))->run();
+      return;
+    }
+    stream_.expires_after(ctx_.read_timeout);
+    beast::async_detect_ssl(stream_, buffer_,
+                            beast::bind_front_handler(&detect_session::on_detect, shared_from_this()));
+  }
+
+  void on_detect(beast::error_code ec, bool is_tls) {
+    if (ec) {
+      stream_.close();
+      return;
+    }
+    if (is_tls) {
+      std::make_shared<ssl_http_session>(std::move(stream_), *ctx_.tls, std::move(buffer_), ctx_,
+                                         std::move(peer_))->run();
+      return;
+    }
+    if (ctx_.cfg->server.tls == tls_mode::required) {
+      // Plain HTTP on a TLS-only port: no answer, the peer learns nothing.
+      stream_.close();
+      return;
+    }
+    std::make_shared<plain_http_session>(std::move(stream_), std::move(buffer_), ctx_,
+                                         std::move(peer_))->run();
+  }
+
+  beast::tcp_stream stream_;
+  const net_context& ctx_;
+  beast::flat_buffer buffer_;
+  std::string peer_;
+};
+
+} // namespace
+
+void start_http_session(tcp::socket socket, const net_context& ctx) {
+  std::make_shared<detect_session>(std::move(socket), ctx)->run();
+}
+
+} // namespace solod

@@ -1,0 +1,90 @@
+#include "net/listener.hpp"
+
+#include "net/http_session.hpp"
+#include "net/net_context.hpp"
+#include "util/metrics.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace solod {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+listener::listener(net::io_context& ioc, const net_context& ctx)
+  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)) {}
+
+void listener::start(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::runtime_error("server.listen: '" + address + "' is not HOST:PORT");
+  }
+  std::string host = address.substr(0, colon);
+  std::string port = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  boost::system::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error("server.listen: cannot resolve '" + address + "': " + ec.message());
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) {
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor_.bind(ep, ec);
+  }
+  if (!ec) {
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw std::runtime_error("server.listen: cannot listen on '" + address + "': " + ec.message());
+  }
+  do_accept();
+}
+
+tcp::endpoint listener::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void listener::do_accept() {
+  // Each connection gets its own strand: its handlers never run concurrently.
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
+    return;
+  }
+  if (ec) {
+    // EMFILE and friends: log and keep accepting rather than stop serving.
+    spdlog::warn("accept failed: {}", ec.message());
+  } else if (ctx_.stats->open_connections.load() >= ctx_.cfg->server.max_connections) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  } else {
+    socket.set_option(tcp::no_delay(true), ec);
+    start_http_session(std::move(socket), ctx_);
+  }
+  do_accept();
+}
+
+} // namespace solod

@@ -1,0 +1,38 @@
+#pragma once
+/// @brief Accepts TCP connections on the configured address and starts an HTTP session for each.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+
+namespace solod {
+
+struct net_context;
+
+/// The listening socket. `start` binds (throwing std::runtime_error naming the
+/// address on failure); `stop` closes it so no new connection is accepted.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(boost::asio::io_context& ioc, const net_context& ctx);
+
+  /// Binds `address` ("host:port", "[v6]:port"; port 0 picks a free one) and starts accepting.
+  void start(const std::string& address);
+
+  /// The bound endpoint (with the real port).
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Stops accepting.
+  void stop();
+
+private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  const net_context& ctx_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+} // namespace solod

@@ -1,0 +1,42 @@
+#pragma once
+/// @brief The `login_logs` table: the audit log.
+
+#include "storage/records.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace solod {
+
+/// Which audit rows a query wants; empty fields match everything.
+struct audit_filter {
+  std::string username; ///< exact, case-insensitive
+  std::string ip;
+  std::string event;
+  std::optional<time_point> from; ///< inclusive
+  std::optional<time_point> to;   ///< exclusive
+};
+
+/// Writes and reads audit rows; every call blocks, so run it on the audit actor or the pool.
+class login_log_repository {
+public:
+  explicit login_log_repository(soci::session& sql) : sql_(sql) {}
+
+  /// Inserts `events` with one vector-bound statement. The caller owns the
+  /// transaction, so a batch commits or fails as a whole.
+  void insert_batch(const std::vector<audit_event>& events);
+
+  /// Calls `visit` for each matching row, oldest first, without holding them all in memory.
+  void for_each(const audit_filter& filter, const std::function<void(const audit_event&)>& visit);
+
+private:
+  soci::session& sql_;
+};
+
+} // namespace solod

@@ -1,0 +1,137 @@
+#include "storage/migrations.hpp"
+
+#include <soci/soci.h>
+
+#include <string>
+#include <vector>
+
+namespace solod {
+
+namespace {
+
+/// One step of the schema; `{{pk}}` becomes the dialect's auto-increment key.
+struct migration {
+  int version;
+  std::vector<std::string> statements;
+};
+
+const std::vector<migration>& all_migrations() {
+  static const std::vector<migration> list = {
+    {1,
+     {
+       R"(CREATE TABLE users (
+            id {{pk}},
+            username TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            full_name TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            is_active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            last_login TEXT))",
+       // Usernames compare case-insensitively, in the database too.
+       "CREATE UNIQUE INDEX users_username_ci ON users (lower(username))",
+       R"(CREATE TABLE user_attributes (
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (user_id, name)))",
+       R"(CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id),
+            login_ts TEXT NOT NULL,
+            logout_ts TEXT,
+            end_reason TEXT,
+            ip_address TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT '',
+            system_info TEXT NOT NULL DEFAULT '',
+            last_seen TEXT NOT NULL,
+            expires_at TEXT NOT NULL))",
+       // The database itself refuses a second live session of one user,
+       // whatever the application does (several nodes, a bug, a race).
+       "CREATE UNIQUE INDEX sessions_one_live_per_user ON sessions (user_id) WHERE logout_ts IS NULL",
+       "CREATE INDEX sessions_login_ts ON sessions (login_ts)",
+       R"(CREATE TABLE login_logs (
+            id {{pk}},
+            timestamp TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            user_id BIGINT,
+            username TEXT NOT NULL DEFAULT '',
+            session_id TEXT,
+            ip_address TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            error_message TEXT NOT NULL DEFAULT '',
+            legal_basis TEXT NOT NULL DEFAULT 'legal_obligation'))",
+       "CREATE INDEX login_logs_timestamp ON login_logs (timestamp)",
+       "CREATE INDEX login_logs_user ON login_logs (user_id, timestamp)",
+       "CREATE INDEX login_logs_session ON login_logs (session_id)",
+       R"(CREATE VIEW active_sessions AS
+            SELECT s.id, s.user_id, u.username, s.login_ts, s.ip_address, s.user_agent,
+                   s.system_info, s.last_seen, s.expires_at
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.logout_ts IS NULL)",
+       R"(CREATE VIEW user_login_summary AS
+            SELECT u.id AS user_id, u.username,
+                   SUM(CASE WHEN l.event_type = 'login_success' THEN 1 ELSE 0 END) AS successful_logins,
+                   SUM(CASE WHEN l.event_type = 'login_failure' THEN 1 ELSE 0 END) AS failed_logins,
+                   MAX(CASE WHEN l.event_type = 'login_success' THEN l.timestamp END) AS last_login,
+                   MAX(CASE WHEN l.event_type = 'login_failure' THEN l.timestamp END) AS last_failure
+            FROM users u LEFT JOIN login_logs l ON l.user_id = u.id
+            GROUP BY u.id, u.username)",
+     }},
+  };
+  return list;
+}
+
+std::string expand(std::string sql, sql_dialect dialect) {
+  const std::string key = "{{pk}}";
+  const std::string pk = dialect == sql_dialect::sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                                                        : "BIGSERIAL PRIMARY KEY";
+  for (auto pos = sql.find(key); pos != std::string::npos; pos = sql.find(key)) {
+    sql.replace(pos, key.size(), pk);
+  }
+  return sql;
+}
+
+int current_version(soci::session& sql) {
+  sql << "CREATE TABLE IF NOT EXISTS solod_schema (version INTEGER NOT NULL)";
+  int version = 0;
+  soci::indicator ind = soci::i_null;
+  sql << "SELECT MAX(version) FROM solod_schema", soci::into(version, ind);
+  return ind == soci::i_ok ? version : 0;
+}
+
+} // namespace
+
+int latest_schema_version() {
+  return all_migrations().back().version;
+}
+
+int migrate(soci::session& sql, sql_dialect dialect) {
+  try {
+    int version = current_version(sql);
+    for (const auto& step : all_migrations()) {
+      if (step.version <= version) {
+        continue;
+      }
+      soci::transaction tx(sql);
+      // Another process may have migrated meanwhile: check again inside the transaction.
+      if (current_version(sql) >= step.version) {
+        tx.commit();
+        continue;
+      }
+      for (const auto& statement : step.statements) {
+        sql << expand(statement, dialect);
+      }
+      sql << "INSERT INTO solod_schema (version) VALUES (:v)", soci::use(step.version);
+      tx.commit();
+      version = step.version;
+    }
+    return current_version(sql);
+  } catch (const std::exception& e) {
+    throw database_error(std::string("migration failed: ") + e.what());
+  }
+}
+
+} // namespace solod

@@ -1,0 +1,123 @@
+#include "storage/session_repository.hpp"
+
+#include "storage/write_transaction.hpp"
+#include "util/time_format.hpp"
+
+#include <soci/soci.h>
+
+namespace solod {
+
+namespace {
+
+const char* const session_columns =
+  "SELECT s.id, s.user_id, u.username, s.login_ts, s.logout_ts, s.end_reason, s.ip_address, "
+  "s.user_agent, s.last_seen, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id ";
+
+/// Explicit into() targets, converted to a session_record.
+struct session_row {
+  std::string id;
+  long long user_id = 0;
+  std::string username, login_ts, logout_ts, end_reason, ip, ua, last_seen, expires_at;
+  soci::indicator logout_ind = soci::i_null, reason_ind = soci::i_null;
+
+  template <class Statement>
+  void bind(Statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(user_id));
+    st.exchange(soci::into(username));
+    st.exchange(soci::into(login_ts));
+    st.exchange(soci::into(logout_ts, logout_ind));
+    st.exchange(soci::into(end_reason, reason_ind));
+    st.exchange(soci::into(ip));
+    st.exchange(soci::into(ua));
+    st.exchange(soci::into(last_seen));
+    st.exchange(soci::into(expires_at));
+  }
+
+  session_record to_record() const {
+    session_record s;
+    s.id = id;
+    s.user_id = user_id;
+    s.username = username;
+    s.login_ts = parse_iso8601(login_ts).value_or(time_point{});
+    if (logout_ind == soci::i_ok) {
+      s.logout_ts = parse_iso8601(logout_ts);
+    }
+    if (reason_ind == soci::i_ok) {
+      s.end_reason = end_reason;
+    }
+    s.ip_address = ip;
+    s.user_agent = ua;
+    s.last_seen = parse_iso8601(last_seen).value_or(s.login_ts);
+    s.expires_at = parse_iso8601(expires_at).value_or(time_point{});
+    return s;
+  }
+};
+
+} // namespace
+
+std::optional<std::string> session_repository::start(const session_record& s,
+                                                      const std::string& old_reason) {
+  long long user_id = s.user_id;
+  std::string now = format_iso8601(s.login_ts);
+  std::string expires = format_iso8601(s.expires_at);
+  std::optional<std::string> ended;
+
+  write_transaction tx(sql_);
+  std::string old_id;
+  sql_ << "SELECT id FROM sessions WHERE user_id = :u AND logout_ts IS NULL", soci::use(user_id),
+    soci::into(old_id);
+  if (sql_.got_data()) {
+    ended = old_id;
+    sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id",
+      soci::use(now), soci::use(old_reason), soci::use(old_id);
+  }
+  sql_ << "INSERT INTO sessions (id, user_id, login_ts, ip_address, user_agent, last_seen, "
+          "expires_at) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex)",
+    soci::use(s.id), soci::use(user_id), soci::use(now), soci::use(s.ip_address),
+    soci::use(s.user_agent), soci::use(now), soci::use(expires);
+  sql_ << "UPDATE users SET last_login = :t WHERE id = :u", soci::use(now), soci::use(user_id);
+  tx.commit();
+  return ended;
+}
+
+bool session_repository::end(const std::string& id, const std::string& reason, time_point at) {
+  std::string ts = format_iso8601(at);
+  soci::statement st =
+    (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
+                     "WHERE id = :id AND logout_ts IS NULL",
+     soci::use(ts), soci::use(reason), soci::use(id));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+std::vector<session_record> session_repository::load_live() {
+  std::vector<session_record> out;
+  session_row r;
+  soci::statement st(sql_);
+  r.bind(st);
+  st.alloc();
+  st.prepare(std::string(session_columns) + "WHERE s.logout_ts IS NULL");
+  st.define_and_bind();
+  st.execute(false);
+  while (st.fetch()) {
+    out.push_back(r.to_record());
+  }
+  return out;
+}
+
+std::optional<session_record> session_repository::find(const std::string& id) {
+  session_row r;
+  soci::statement st(sql_);
+  r.bind(st);
+  st.exchange(soci::use(id));
+  st.alloc();
+  st.prepare(std::string(session_columns) + "WHERE s.id = :id");
+  st.define_and_bind();
+  if (!st.execute(true)) {
+    return std::nullopt;
+  }
+  return r.to_record();
+}
+
+} // namespace solod

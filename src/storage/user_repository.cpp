@@ -1,0 +1,126 @@
+#include "storage/user_repository.hpp"
+
+#include "storage/database.hpp"
+#include "util/time_format.hpp"
+
+#include <soci/soci.h>
+
+namespace solod {
+
+namespace {
+
+const char* const user_columns =
+  "SELECT id, username, password_hash, full_name, email, is_admin, is_active, created_at, "
+  "last_login FROM users ";
+
+/// Explicit into() targets: SOCI converts each column to these C++ types,
+/// whatever the backend reports as the column's type.
+struct user_row {
+  long long id = 0;
+  std::string username, password_hash, full_name, email;
+  int is_admin = 0, is_active = 0;
+  std::string created_at, last_login;
+  soci::indicator last_login_ind = soci::i_null;
+
+  user_record to_record() const {
+    user_record u;
+    u.id = id;
+    u.username = username;
+    u.password_hash = password_hash;
+    u.full_name = full_name;
+    u.email = email;
+    u.is_admin = is_admin != 0;
+    u.is_active = is_active != 0;
+    u.created_at = parse_iso8601(created_at).value_or(time_point{});
+    if (last_login_ind == soci::i_ok) {
+      u.last_login = parse_iso8601(last_login);
+    }
+    return u;
+  }
+};
+
+template <class Key>
+std::optional<user_record> select_user(soci::session& sql, const std::string& condition,
+                                       const Key& key) {
+  user_row r;
+  sql << user_columns + condition, soci::use(key), soci::into(r.id), soci::into(r.username),
+    soci::into(r.password_hash), soci::into(r.full_name), soci::into(r.email),
+    soci::into(r.is_admin), soci::into(r.is_active), soci::into(r.created_at),
+    soci::into(r.last_login, r.last_login_ind);
+  if (!sql.got_data()) {
+    return std::nullopt;
+  }
+  return r.to_record();
+}
+
+} // namespace
+
+std::optional<user_record> user_repository::find_by_username(const std::string& username) {
+  return select_user(sql_, "WHERE lower(username) = lower(:k)", username);
+}
+
+std::optional<user_record> user_repository::find_by_id(std::int64_t id) {
+  long long key = id;
+  return select_user(sql_, "WHERE id = :k", key);
+}
+
+std::optional<user_record> user_repository::insert(const user_record& user) {
+  if (find_by_username(user.username)) {
+    return std::nullopt;
+  }
+  user_record out = user;
+  int is_admin = user.is_admin ? 1 : 0;
+  int is_active = user.is_active ? 1 : 0;
+  std::string created = format_iso8601(user.created_at);
+  try {
+    sql_ << "INSERT INTO users (username, password_hash, full_name, email, is_admin, is_active, "
+            "created_at) VALUES (:u, :p, :f, :e, :a, :ac, :c)",
+      soci::use(user.username), soci::use(user.password_hash), soci::use(user.full_name),
+      soci::use(user.email), soci::use(is_admin), soci::use(is_active), soci::use(created);
+  } catch (const soci::soci_error&) {
+    // The unique index caught a concurrent insert of the same name.
+    if (find_by_username(user.username)) {
+      return std::nullopt;
+    }
+    throw;
+  }
+  auto stored = find_by_username(user.username);
+  if (!stored) {
+    throw database_error("user vanished after insert");
+  }
+  return stored;
+}
+
+bool user_repository::set_password(std::int64_t id, const std::string& password_hash) {
+  long long key = id;
+  soci::statement st = (sql_.prepare << "UPDATE users SET password_hash = :p WHERE id = :id",
+                        soci::use(password_hash), soci::use(key));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+bool user_repository::set_active(std::int64_t id, bool active) {
+  long long key = id;
+  int value = active ? 1 : 0;
+  soci::statement st = (sql_.prepare << "UPDATE users SET is_active = :a WHERE id = :id",
+                        soci::use(value), soci::use(key));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+bool user_repository::set_admin(std::int64_t id, bool admin) {
+  long long key = id;
+  int value = admin ? 1 : 0;
+  soci::statement st = (sql_.prepare << "UPDATE users SET is_admin = :a WHERE id = :id",
+                        soci::use(value), soci::use(key));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+void user_repository::set_last_login(std::int64_t id, time_point at) {
+  long long key = id;
+  std::string ts = format_iso8601(at);
+  sql_ << "UPDATE users SET last_login = :t WHERE id = :id", soci::use(ts), soci::use(key);
+}
+
+} // namespace solod

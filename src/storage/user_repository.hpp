@@ -1,0 +1,47 @@
+#pragma once
+/// @brief The `users` table.
+
+#include "storage/records.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace solod {
+
+/// Reads and writes users; every call blocks, so run it on the database pool.
+class user_repository {
+public:
+  explicit user_repository(soci::session& sql) : sql_(sql) {}
+
+  /// The user named `username`, compared case-insensitively.
+  std::optional<user_record> find_by_username(const std::string& username);
+
+  /// The user with id `id`.
+  std::optional<user_record> find_by_id(std::int64_t id);
+
+  /// Inserts `user` (id and created_at are set); nothing when the name is taken.
+  std::optional<user_record> insert(const user_record& user);
+
+  /// Replaces the password hash; false when there is no such user.
+  bool set_password(std::int64_t id, const std::string& password_hash);
+
+  /// Enables or disables the account; false when there is no such user.
+  bool set_active(std::int64_t id, bool active);
+
+  /// Grants or revokes admin; false when there is no such user.
+  bool set_admin(std::int64_t id, bool admin);
+
+  /// Records the time of a successful login.
+  void set_last_login(std::int64_t id, time_point at);
+
+private:
+  soci::session& sql_;
+};
+
+} // namespace solod

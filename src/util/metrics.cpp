@@ -1,0 +1,96 @@
+#include "util/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace solod {
+
+histogram::histogram(std::vector<double> bounds)
+  : bounds_(std::move(bounds)),
+    counts_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    counts_[i] = 0;
+  }
+}
+
+void histogram::observe(double value) {
+  std::size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) {
+    ++i;
+  }
+  counts_[i]++;
+  count_++;
+  sum_micros_ += static_cast<std::uint64_t>(std::llround(value * 1e6));
+}
+
+void histogram::render(std::string& out, const std::string& name) const {
+  char line[256];
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i].load();
+    std::snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name.c_str(), bounds_[i],
+                  static_cast<unsigned long long>(cumulative));
+    out += line;
+  }
+  cumulative += counts_[bounds_.size()].load();
+  std::snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+                name.c_str(), static_cast<unsigned long long>(cumulative), name.c_str(),
+                static_cast<double>(sum_micros_.load()) / 1e6, name.c_str(),
+                static_cast<unsigned long long>(count_.load()));
+  out += line;
+}
+
+metrics::metrics()
+  : audit_batch_size({1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096}),
+    audit_commit_seconds({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                          0.25, 1}) {}
+
+std::string metrics::render() const {
+  std::string out;
+  char line[256];
+  auto gauge = [&](const char* name, const char* help, const char* type, long long v) {
+    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name,
+                  type, name, v);
+    out += line;
+  };
+
+  out += "# HELP solod_logins_total Login attempts by result.\n# TYPE solod_logins_total counter\n";
+  static const char* const names[] = {"success", "invalid_credentials", "rate_limited",
+                                      "session_active", "unavailable"};
+  for (std::size_t i = 0; i < logins.size(); ++i) {
+    std::snprintf(line, sizeof line, "solod_logins_total{result=\"%s\"} %llu\n", names[i],
+                  static_cast<unsigned long long>(logins[i].load()));
+    out += line;
+  }
+
+  gauge("solod_live_sessions", "Sessions currently live.", "gauge",
+        live_sessions ? live_sessions() : 0);
+  gauge("solod_open_connections", "Client TCP connections open.", "gauge", open_connections.load());
+  gauge("solod_audit_queue_depth", "Audit events held and not yet committed.", "gauge",
+        audit_queue_depth.load());
+  gauge("solod_audit_events_committed_total", "Audit events committed.", "counter",
+        static_cast<long long>(audit_events_committed.load()));
+  gauge("solod_audit_commit_failures_total", "Audit batch commits that failed.", "counter",
+        static_cast<long long>(audit_commit_failures.load()));
+
+  out += "# HELP solod_audit_batch_size Events per audit transaction.\n"
+         "# TYPE solod_audit_batch_size histogram\n";
+  audit_batch_size.render(out, "solod_audit_batch_size");
+  out += "# HELP solod_audit_commit_seconds Time to write and commit one audit batch.\n"
+         "# TYPE solod_audit_commit_seconds histogram\n";
+  audit_commit_seconds.render(out, "solod_audit_commit_seconds");
+
+  out += "# HELP solod_http_responses_total HTTP responses by status.\n"
+         "# TYPE solod_http_responses_total counter\n";
+  for (std::size_t s = 100; s < http_responses.size(); ++s) {
+    auto v = http_responses[s].load();
+    if (v != 0) {
+      std::snprintf(line, sizeof line, "solod_http_responses_total{status=\"%zu\"} %llu\n", s,
+                    static_cast<unsigned long long>(v));
+      out += line;
+    }
+  }
+  return out;
+}
+
+} // namespace solod

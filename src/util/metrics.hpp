@@ -1,0 +1,62 @@
+#pragma once
+/// @brief Process-wide counters, gauges and histograms, rendered in Prometheus text format.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace solod {
+
+/// A cumulative histogram with fixed upper bounds; lock-free to observe.
+class histogram {
+public:
+  explicit histogram(std::vector<double> bounds);
+  /// Adds one observation.
+  void observe(double value);
+  /// Appends `name_bucket`, `name_sum` and `name_count` lines.
+  void render(std::string& out, const std::string& name) const;
+
+private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> counts_; ///< one per bound, plus +Inf
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_micros_{0}; ///< sum in millionths, to stay atomic and exact enough
+};
+
+/// Every metric solod exports. One instance, owned by the server.
+struct metrics {
+  metrics();
+
+  /// Login attempts by outcome.
+  enum class login_result { success, invalid_credentials, rate_limited, session_active, unavailable, count_ };
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(login_result::count_)> logins{};
+
+  std::array<std::atomic<std::uint64_t>, 600> http_responses{}; ///< by status code
+
+  std::atomic<std::int64_t> audit_queue_depth{0};    ///< events held, not yet committed
+  std::atomic<std::uint64_t> audit_events_committed{0};
+  std::atomic<std::uint64_t> audit_commit_failures{0};
+  histogram audit_batch_size;
+  histogram audit_commit_seconds;
+
+  std::atomic<std::int64_t> open_connections{0}; ///< TCP connections being served
+
+  /// Gauges computed when scraped (e.g. live sessions from the registry).
+  std::function<std::int64_t()> live_sessions;
+
+  void count_login(login_result r) { logins[static_cast<std::size_t>(r)]++; }
+  void count_response(unsigned status) {
+    if (status < http_responses.size()) {
+      http_responses[status]++;
+    }
+  }
+
+  /// The Prometheus text exposition of everything above.
+  std::string render() const;
+};
+
+} // namespace solod

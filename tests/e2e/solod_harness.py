@@ -1,0 +1,792 @@
+"""End-to-end harness: runs the real solod binary on a test config and talks to it.
+
+Every `Solod` owns a fresh temporary directory (`solod-e2e-*`) holding its
+`solod.toml`, `data/` and `logs/`; the server runs with that directory as its
+working directory.  Environment:
+
+- `SOLOD_BIN`        the server binary (default `<source>/build/solod`)
+- `SOLOD_SOURCE_DIR` the repository root (default: two levels above this file)
+- `SOLOD_E2E_KEEP=1` keep the temporary directories for inspection
+
+Only the Python 3.11 standard library is used.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import csv
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+# -- locations ------------------------------------------------------------------
+
+SOURCE_DIR = os.path.abspath(
+    os.environ.get("SOLOD_SOURCE_DIR")
+    or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SOLOD_BIN = os.path.abspath(
+    os.environ.get("SOLOD_BIN") or os.path.join(SOURCE_DIR, "build", "solod"))
+KEEP_DIRS = os.environ.get("SOLOD_E2E_KEEP") == "1"
+
+LISTENING_RE = re.compile(r"listening on (\S+):(\d+)")
+ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+HEX128_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+USER_KEYS = {"id", "username", "full_name", "email", "is_admin", "is_active",
+             "created_at", "last_login"}
+SESSION_COOKIE = "solod_session"
+
+
+class SolodError(RuntimeError):
+    """The server did not start or stop as expected; the message carries its output."""
+
+
+# -- small helpers -----------------------------------------------------------------
+
+def unique_name(prefix: str = "u") -> str:
+    """A fresh valid username (prefix + 12 hex chars) so tests never collide."""
+    return prefix + secrets.token_hex(6)
+
+
+def iso_now() -> str:
+    """The current UTC time in the SPEC's format, 2026-11-22T09:10:00.123Z."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0,
+               interval: float = 0.05) -> Any:
+    """Polls `predicate` until it returns something truthy or `timeout` passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def binary_available() -> bool:
+    return os.path.isfile(SOLOD_BIN) and os.access(SOLOD_BIN, os.X_OK)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def to_toml(config: dict[str, dict[str, Any]]) -> str:
+    """Writes a {section: {key: value}} dict as TOML."""
+    lines = []
+    for section, keys in config.items():
+        lines.append(f"[{section}]")
+        for key, value in keys.items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def merge_config(base: dict, override: dict | None) -> dict:
+    """`override` merged over `base` by section; a value of None removes the key."""
+    merged = {section: dict(keys) for section, keys in base.items()}
+    for section, keys in (override or {}).items():
+        target = merged.setdefault(section, {})
+        for key, value in keys.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+    return {section: keys for section, keys in merged.items() if keys}
+
+
+# -- JWT ------------------------------------------------------------------------------
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_decode(token: str) -> tuple[dict, dict, bytes]:
+    """Header, payload and signature of a token, without verifying anything."""
+    head, payload, sig = token.split(".")
+    return (json.loads(b64url_decode(head)), json.loads(b64url_decode(payload)),
+            b64url_decode(sig))
+
+
+_JWT_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def jwt_encode(payload: dict, secret: bytes | str | None, alg: str = "HS256",
+               header: dict | None = None) -> str:
+    """A token with `payload`; `alg` "none" gives an unsigned token (empty signature)."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    head = {"alg": alg, "typ": "JWT"} if header is None else header
+    signing_input = (b64url_encode(json.dumps(head, separators=(",", ":")).encode()) + "."
+                     + b64url_encode(json.dumps(payload, separators=(",", ":")).encode()))
+    if alg == "none":
+        return signing_input + "."
+    mac = hmac.new(secret, signing_input.encode("ascii"), _JWT_HASHES[alg]).digest()
+    return signing_input + "." + b64url_encode(mac)
+
+
+def jwt_signature_ok(token: str, secret: bytes | str) -> bool:
+    """True when `token` is HS256-signed with `secret`."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    signing_input, _, sig = token.rpartition(".")
+    expected = hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+    return hmac.compare_digest(expected, b64url_decode(sig))
+
+
+# -- responses ----------------------------------------------------------------------------
+
+@dataclass
+class Response:
+    """One HTTP answer. `headers` is an http.client.HTTPMessage (case-insensitive)."""
+    status: int
+    headers: Any
+    text: str
+    body: bytes
+    json: Any = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+    def set_cookies(self) -> list["Cookie"]:
+        return [Cookie.parse(v) for v in (self.headers.get_all("Set-Cookie") or [])]
+
+    def cookie(self, name: str = SESSION_COOKIE) -> "Cookie | None":
+        for c in self.set_cookies():
+            if c.name == name:
+                return c
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.text[:300]!r}>"
+
+
+@dataclass
+class Cookie:
+    """A parsed Set-Cookie header; attribute names are lower-cased, flags map to True."""
+    name: str
+    value: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    raw: str = ""
+
+    @classmethod
+    def parse(cls, header: str) -> "Cookie":
+        parts = [p.strip() for p in header.split(";")]
+        name, _, value = parts[0].partition("=")
+        attrs: dict[str, Any] = {}
+        for part in parts[1:]:
+            if not part:
+                continue
+            key, eq, val = part.partition("=")
+            attrs[key.strip().lower()] = val.strip() if eq else True
+        return cls(name.strip(), value.strip(), attrs, header)
+
+
+@dataclass
+class RawResponse:
+    """What came back on a raw socket: `status` is None when no HTTP answer arrived."""
+    status: int | None
+    headers: dict[str, str]
+    body: bytes
+    raw: bytes
+    error: str | None = None
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def _parse_raw_response(raw: bytes) -> tuple[int | None, dict[str, str], bytes]:
+    if not raw.startswith(b"HTTP/"):
+        return None, {}, b""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return None, {}, b""
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def _raw_complete(raw: bytes) -> bool:
+    """True once a full response (headers + Content-Length body) is in `raw`."""
+    if b"\r\n\r\n" not in raw:
+        return False
+    _, headers, body = _parse_raw_response(raw)
+    length = headers.get("content-length")
+    return length is not None and length.isdigit() and len(body) >= int(length)
+
+
+# -- the server -------------------------------------------------------------------------------
+
+_live: "set[Solod]" = set()
+_live_lock = threading.Lock()
+
+
+def _cleanup_all() -> None:
+    with _live_lock:
+        servers = list(_live)
+    for s in servers:
+        s.close()
+
+
+atexit.register(_cleanup_all)
+
+
+def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """The process environment without stray SOLOD_* overrides, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLOD_")}
+    env.update(extra or {})
+    return env
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the server gets SIGKILL if the test process dies (e.g. a ctest timeout)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class Solod:
+    """One solod server in its own temporary directory.
+
+    `config` ({section: {key: value}}) is merged over the test defaults and
+    written to `<dir>/solod.toml`; `env` adds environment variables (SOLOD_*
+    variables of the test process itself are not passed on).
+    """
+
+    START_TIMEOUT = 20.0
+
+    def __init__(self, config: dict | None = None, env: dict | None = None):
+        self.dir = tempfile.mkdtemp(prefix="solod-e2e-")
+        self.config_path = os.path.join(self.dir, "solod.toml")
+        self.config = merge_config(self.default_config(), config)
+        self.env = dict(env or {})
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.host = "127.0.0.1"
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._reader: threading.Thread | None = None
+        self._closed = False
+        self.write_config()
+        with _live_lock:
+            _live.add(self)
+
+    @staticmethod
+    def default_config() -> dict:
+        return {
+            "server": {"listen": "127.0.0.1:0", "tls": "off",
+                       "static_dir": os.path.join(SOURCE_DIR, "web")},
+            "log": {"level": "info", "dir": "logs"},
+            "database": {"url": "sqlite3://data/solod.db"},
+        }
+
+    # -- files -------------------------------------------------------------------
+
+    def write_config(self, text: str | None = None) -> None:
+        """Writes the config file: `text` verbatim, or `self.config` as TOML."""
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(to_toml(self.config) if text is None else text)
+
+    def path(self, *parts: str) -> str:
+        """A path inside the server's directory."""
+        return os.path.join(self.dir, *parts)
+
+    @property
+    def db_path(self) -> str:
+        return self.path("data", "solod.db")
+
+    # -- process ------------------------------------------------------------------
+
+    def start(self) -> "Solod":
+        """Spawns the server and waits for `listening on HOST:PORT`; raises SolodError with its output otherwise."""
+        if not binary_available():
+            raise SolodError(f"solod binary not found or not executable: {SOLOD_BIN}")
+        if self.running():
+            raise SolodError("already running")
+        with self._cond:
+            offset = len(self._buf)
+        kwargs = {}
+        if threading.current_thread() is threading.main_thread():
+            kwargs["preexec_fn"] = _die_with_parent  # PDEATHSIG follows the spawning thread
+        self.proc = subprocess.Popen(
+            [SOLOD_BIN, "--config", self.config_path], cwd=self.dir,
+            env=_child_env(self.env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
+        self._reader = threading.Thread(target=self._read_output, args=(self.proc,),
+                                        name=f"solod-output-{self.proc.pid}", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + self.START_TIMEOUT
+        with self._cond:
+            while True:
+                m = LISTENING_RE.search(self._buf[offset:].decode("utf-8", "replace"))
+                if m:
+                    self.host = m.group(1) if m.group(1) not in ("0.0.0.0", "[::]", "::") else "127.0.0.1"
+                    self.port = int(m.group(2))
+                    return self
+                if self.proc.poll() is not None and not self._reader.is_alive():
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.2))
+        code = self.proc.poll()
+        if code is None:
+            self._kill_proc()
+            why = f"no 'listening on' line within {self.START_TIMEOUT:.0f} s"
+        else:
+            why = f"exited with code {code} before listening"
+        raise SolodError(f"solod {why}; output:\n{self.output()}")
+
+    def _read_output(self, proc: subprocess.Popen) -> None:
+        fd = proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self._cond:
+                if chunk:
+                    self._buf.extend(chunk)
+                self._cond.notify_all()
+            if not chunk:
+                break
+        try:
+            proc.stdout.close()
+        except OSError:
+            pass
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        """Sends `sig` and waits for the exit code; kills with SIGKILL and raises SolodError on timeout."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._kill_proc()
+                raise SolodError(f"solod did not exit within {timeout} s of signal {sig}; "
+                                 f"output:\n{self.output()}")
+        self._join_reader()
+        return self.proc.returncode
+
+    def kill9(self) -> None:
+        """SIGKILL, no chance to clean up."""
+        self._kill_proc()
+
+    def _kill_proc(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._join_reader()
+
+    def _join_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.join(5)
+
+    def restart(self) -> "Solod":
+        """Stops (SIGTERM) if running and starts again in the same directory; the port changes."""
+        if self.running():
+            self.stop()
+        return self.start()
+
+    def output(self) -> str:
+        """Everything the server(s) of this directory printed so far (stdout and stderr merged)."""
+        with self._cond:
+            return self._buf.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Kills the server if still running and removes the directory (unless SOLOD_E2E_KEEP=1)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._kill_proc()
+        if not KEEP_DIRS:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        with _live_lock:
+            _live.discard(self)
+
+    def __enter__(self) -> "Solod":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def connection(self, tls: bool = False, timeout: float = 15.0,
+                   context: ssl.SSLContext | None = None) -> http.client.HTTPConnection:
+        if tls:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                               context=context or insecure_context())
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method: str, path: str, body: Any = None,
+                headers: dict | None = None, token: str | None = None,
+                cookie: str | None = None, tls: bool = False,
+                timeout: float = 15.0) -> Response:
+        """One request on a new connection.
+
+        `body`: dict/list -> JSON, str/bytes -> sent raw.  `token` adds
+        `Authorization: Bearer`, `cookie` adds `Cookie: solod_session=VALUE`.
+        A `User-Agent: solod-e2e/1.0` is sent unless `headers` has one.
+        """
+        hdrs = {"User-Agent": "solod-e2e/1.0"}
+        if isinstance(body, (dict, list)):
+            payload: bytes | None = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        elif isinstance(body, str):
+            payload = body.encode()
+            hdrs["Content-Type"] = "application/json"
+        else:
+            payload = body
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        if cookie is not None:
+            hdrs["Cookie"] = f"{SESSION_COOKIE}={cookie}"
+        for key, value in (headers or {}).items():
+            for existing in [k for k in hdrs if k.lower() == key.lower()]:
+                del hdrs[existing]
+            if value is not None:
+                hdrs[key] = value
+        conn = self.connection(tls=tls, timeout=timeout)
+        try:
+            conn.request(method, path, body=payload, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+            text = data.decode("utf-8", "replace")
+            try:
+                parsed = json.loads(text) if text else None
+            except ValueError:
+                parsed = None
+            return Response(resp.status, resp.headers, text, data, parsed)
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kw) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw) -> Response:
+        return self.request("POST", path, body, **kw)
+
+    def register(self, username: str, password: str, **extra) -> Response:
+        return self.request("POST", "/api/register",
+                            {"username": username, "password": password, **extra})
+
+    def login(self, username: str, password: str, headers: dict | None = None,
+              path: str = "/api/login", **kw) -> Response:
+        return self.request("POST", path, {"username": username, "password": password},
+                            headers=headers, **kw)
+
+    def me(self, token: str | None = None, **kw) -> Response:
+        return self.request("GET", "/api/me", token=token, **kw)
+
+    def logout(self, token: str | None = None, **kw) -> Response:
+        return self.request("POST", "/api/logout", token=token, **kw)
+
+    def new_user(self, password: str = "correct horse battery", prefix: str = "u",
+                 **extra) -> tuple[str, str]:
+        """Registers a fresh user; returns (username, password)."""
+        name = unique_name(prefix)
+        r = self.register(name, password, **extra)
+        if r.status != 201:
+            raise AssertionError(f"register {name}: expected 201, got {r!r}")
+        return name, password
+
+    def login_ok(self, username: str, password: str, **kw) -> dict:
+        """Logs in and returns the JSON body; raises AssertionError unless 200."""
+        r = self.login(username, password, **kw)
+        if r.status != 200 or not isinstance(r.json, dict):
+            raise AssertionError(f"login {username}: expected 200, got {r!r}")
+        return r.json
+
+    def raw_exchange(self, head: bytes, body: bytes = b"", timeout: float = 10.0,
+                     tls: bool = False) -> RawResponse:
+        """Sends `head` then `body` on a raw socket, stopping early if the server answers
+        or closes (BrokenPipe/ConnectionReset are expected), then reads the answer."""
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        if tls:
+            sock = insecure_context().wrap_socket(sock)
+        raw = bytearray()
+        error = None
+        deadline = time.monotonic() + timeout
+        try:
+            try:
+                sock.sendall(head)
+                view = memoryview(body)
+                sent = 0
+                while sent < len(body) and time.monotonic() < deadline:
+                    readable, writable, _ = select.select([sock], [sock], [], 0.5)
+                    if readable:
+                        break  # an answer (or a close) is waiting
+                    if writable:
+                        sent += sock.send(view[sent:sent + 65536])
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
+                    socket.timeout, ssl.SSLError, OSError) as e:
+                error = f"send: {e!r}"
+            while time.monotonic() < deadline and not _raw_complete(bytes(raw)):
+                try:
+                    sock.settimeout(max(0.05, deadline - time.monotonic()))
+                    chunk = sock.recv(65536)
+                except (ConnectionResetError, ConnectionAbortedError, socket.timeout,
+                        ssl.SSLError, OSError) as e:
+                    error = (error + "; " if error else "") + f"recv: {e!r}"
+                    break
+                if not chunk:
+                    break
+                raw.extend(chunk)
+        finally:
+            sock.close()
+        status, headers, rbody = _parse_raw_response(bytes(raw))
+        return RawResponse(status, headers, rbody, bytes(raw), error)
+
+    # -- command line -------------------------------------------------------------------
+
+    def cli(self, *args: str, stdin: str | bytes | None = None, config: bool = True,
+            env: dict | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess:
+        """Runs `solod ARGS --config <dir>/solod.toml` (cwd = the server's directory).
+
+        `config=False` leaves `--config` out.  On timeout the process is killed
+        and the result has `returncode` None.  stdout/stderr are text.
+        """
+        argv = [SOLOD_BIN, *args]
+        if config:
+            argv += ["--config", self.config_path]
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        try:
+            cp = subprocess.run(argv, cwd=self.dir, env=_child_env({**self.env, **(env or {})}),
+                                input=data if data is not None else b"",
+                                capture_output=True, timeout=timeout)
+            return subprocess.CompletedProcess(
+                argv, cp.returncode, cp.stdout.decode("utf-8", "replace"),
+                cp.stderr.decode("utf-8", "replace"))
+        except subprocess.TimeoutExpired as e:
+            return subprocess.CompletedProcess(
+                argv, None, (e.stdout or b"").decode("utf-8", "replace"),
+                (e.stderr or b"").decode("utf-8", "replace"))
+
+    # -- database ---------------------------------------------------------------------------
+
+    def db(self) -> sqlite3.Connection:
+        """A connection to data/solod.db (autocommit, for reading; the server uses WAL)."""
+        conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        """Runs one read query on a short-lived connection."""
+        conn = self.db()
+        try:
+            return conn.execute(sql, tuple(params)).fetchall()
+        finally:
+            conn.close()
+
+    def wait_rows(self, sql: str, params: Iterable = (), min_rows: int = 1,
+                  timeout: float = 5.0) -> list[sqlite3.Row]:
+        """Polls `sql` until it returns at least `min_rows` rows (or `timeout`); returns the last result."""
+        result: list = []
+
+        def poll():
+            nonlocal result
+            result = self.query(sql, params)
+            return len(result) >= min_rows
+        wait_until(poll, timeout)
+        return result
+
+    def log_files(self) -> list[str]:
+        """Every file under <dir>/logs."""
+        out = []
+        for root, _, files in os.walk(self.path("logs")):
+            out += [os.path.join(root, f) for f in files]
+        return out
+
+
+def insecure_context(maximum_version: ssl.TLSVersion | None = None,
+                     minimum_version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client TLS context that does not verify the (self-signed) server certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if minimum_version is not None:
+        ctx.minimum_version = minimum_version
+    if maximum_version is not None:
+        ctx.maximum_version = maximum_version
+    return ctx
+
+
+# -- test base class ----------------------------------------------------------------------------
+
+class SolodTestCase(unittest.TestCase):
+    """unittest.TestCase with SPEC-shaped assertions and server bookkeeping.
+
+    Servers made with `self.server(...)` (per test) or `cls.class_server(...)`
+    (per class) are killed and cleaned up automatically.
+    """
+
+    maxDiff = 4000
+    _class_servers: list
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls._class_servers = []
+        if not binary_available():
+            raise SolodError(f"solod binary not found: {SOLOD_BIN} (set SOLOD_BIN)")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        for s in getattr(cls, "_class_servers", []):
+            s.close()
+        super().tearDownClass()
+
+    @classmethod
+    def class_server(cls, config: dict | None = None, env: dict | None = None,
+                     start: bool = True) -> Solod:
+        s = Solod(config, env)
+        cls._class_servers.append(s)
+        return s.start() if start else s
+
+    def server(self, config: dict | None = None, env: dict | None = None,
+               start: bool = True) -> Solod:
+        s = Solod(config, env)
+        self.addCleanup(s.close)
+        return s.start() if start else s
+
+    # -- assertions ----------------------------------------------------------------------
+
+    def assert_status(self, resp: Response, status: int, msg: str = "") -> None:
+        self.assertEqual(resp.status, status, f"{msg} body={resp.text[:500]!r}")
+
+    def assert_error(self, resp: Response | RawResponse, status: int | Iterable[int],
+                     code: str | None = None, msg: str = "") -> None:
+        """`resp` is `{"error": code, "message": text}` with `status` (one or any of several)."""
+        statuses = (status,) if isinstance(status, int) else tuple(status)
+        body = resp.json
+        text = resp.text if isinstance(resp, Response) else resp.body.decode("utf-8", "replace")
+        self.assertIn(resp.status, statuses, f"{msg} body={text[:500]!r}")
+        self.assertIsInstance(body, dict, f"{msg} error body is not a JSON object: {text[:500]!r}")
+        self.assertIn("error", body, f"{msg} {body}")
+        self.assertIn("message", body, f"{msg} {body}")
+        self.assertIsInstance(body["error"], str, f"{msg} {body}")
+        self.assertIsInstance(body["message"], str, f"{msg} {body}")
+        if code is not None:
+            self.assertEqual(body["error"], code, f"{msg} {body}")
+
+    def assert_iso(self, value: Any, msg: str = "") -> None:
+        self.assertIsInstance(value, str, f"{msg} timestamp {value!r}")
+        self.assertRegex(value, ISO_RE, f"{msg} timestamp")
+
+    def assert_user(self, user: Any, username: str | None = None) -> None:
+        """`user` has the SPEC shape {id, username, full_name, email, is_admin, is_active, created_at, last_login}."""
+        self.assertIsInstance(user, dict)
+        missing = USER_KEYS - set(user)
+        self.assertFalse(missing, f"user lacks {missing}: {user}")
+        leaked = [k for k in user if "pass" in k.lower() or "hash" in k.lower()]
+        self.assertFalse(leaked, f"user exposes {leaked}")
+        self.assertIsInstance(user["id"], int)
+        self.assertNotIsInstance(user["id"], bool)
+        self.assertIsInstance(user["username"], str)
+        if username is not None:
+            self.assertEqual(user["username"].lower(), username.lower())
+        self.assertIsInstance(user["is_admin"], bool)
+        self.assertIsInstance(user["is_active"], bool)
+        self.assert_iso(user["created_at"], "user.created_at")
+        if user["last_login"] is not None:
+            self.assert_iso(user["last_login"], "user.last_login")
+        for key in ("full_name", "email"):
+            self.assertTrue(user[key] is None or isinstance(user[key], str), f"{key}: {user[key]!r}")
+
+    def assert_session_cookie(self, resp: Response, token: str, secure: bool) -> None:
+        """Set-Cookie: solod_session=TOKEN; HttpOnly; SameSite=Strict; Path=/ (+ Secure iff `secure`)."""
+        c = resp.cookie()
+        self.assertIsNotNone(c, f"no {SESSION_COOKIE} cookie in {resp.headers.get_all('Set-Cookie')}")
+        self.assertEqual(c.value, token)
+        self.assertIn("httponly", c.attrs, c.raw)
+        self.assertEqual(str(c.attrs.get("samesite", "")).lower(), "strict", c.raw)
+        self.assertEqual(c.attrs.get("path"), "/", c.raw)
+        if secure:
+            self.assertIn("secure", c.attrs, c.raw)
+        else:
+            self.assertNotIn("secure", c.attrs, c.raw)
+
+    def assert_cookie_cleared(self, resp: Response) -> None:
+        c = resp.cookie()
+        self.assertIsNotNone(c, f"no {SESSION_COOKIE} cookie cleared in "
+                                f"{resp.headers.get_all('Set-Cookie')}")
+        cleared = c.attrs.get("max-age") == "0"
+        if not cleared and isinstance(c.attrs.get("expires"), str):
+            from email.utils import parsedate_to_datetime
+            try:
+                cleared = parsedate_to_datetime(c.attrs["expires"]).timestamp() < time.time()
+            except (TypeError, ValueError):
+                cleared = False
+        self.assertTrue(cleared, f"cookie not cleared (Max-Age=0 or past Expires): {c.raw}")
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Parses RFC 4180 CSV text."""
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
