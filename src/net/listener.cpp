@@ -17,7 +17,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 listener::listener(net::io_context& ioc, const net_context& ctx)
-  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)) {}
+  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()) {}
 
 void listener::start(const std::string& address) {
   auto colon = address.rfind(':');
@@ -61,6 +61,7 @@ void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
+    self->backoff_.cancel();
   });
 }
 
@@ -75,8 +76,16 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     return;
   }
   if (ec) {
-    // EMFILE and friends: log and keep accepting rather than stop serving.
+    // EMFILE and friends: keep serving, but pause so a full file table does
+    // not turn the accept loop into a busy loop.
     spdlog::warn("accept failed: {}", ec.message());
+    backoff_.expires_after(std::chrono::milliseconds(50));
+    backoff_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec) {
+        self->do_accept();
+      }
+    });
+    return;
   } else if (ctx_.stats->open_connections.load() >= ctx_.cfg->server.max_connections) {
     boost::system::error_code ignored;
     socket.close(ignored);

@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <string>
@@ -33,6 +34,7 @@ private:
   boost::asio::io_context& ioc_;
   const net_context& ctx_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_; ///< pauses accepting after EMFILE and the like
 };
 
 } // namespace solod

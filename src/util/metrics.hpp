@@ -19,6 +19,8 @@ public:
   void observe(double value);
   /// Appends `name_bucket`, `name_sum` and `name_count` lines.
   void render(std::string& out, const std::string& name) const;
+  /// Observations so far.
+  std::uint64_t count() const { return count_.load(); }
 
 private:
   std::vector<double> bounds_;

@@ -82,6 +82,25 @@ class AuthApiTest(SolodTestCase):
             r = self.s.request("POST", "/api/register", {"username": unique_name()})
             self.assert_error(r, 400, "invalid_input")
 
+    def test_password_length_counts_bytes(self):
+        # "ä" is two bytes in UTF-8: the limits are 8-1024 bytes, not characters
+        for pw, status in (("ä" * 3 + "a", 400), ("ä" * 4, 201), ("ä" * 512, 201), ("ä" * 513, 400)):
+            with self.subTest(bytes=len(pw.encode()), chars=len(pw)):
+                r = self.s.register(unique_name(), pw)
+                if status == 201:
+                    self.assert_status(r, 201)
+                else:
+                    self.assert_error(r, 400, "invalid_input")
+
+    def test_concurrent_registrations_of_one_name(self):
+        name = unique_name()
+        variants = [name if i % 2 else name.upper() for i in range(10)]
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            statuses = sorted(pool.map(lambda n: self.s.register(n, PASSWORD).status, variants))
+        self.assertEqual(statuses, [201] + [409] * 9)
+        rows = self.s.query("SELECT COUNT(*) FROM users WHERE lower(username) = ?", [name.lower()])
+        self.assertEqual(rows[0][0], 1)
+
     def test_register_username_taken_case_insensitive(self):
         name = "Case" + secrets_hex(8)
         self.assert_status(self.s.register(name, PASSWORD), 201)
@@ -343,6 +362,18 @@ class AuthApiTest(SolodTestCase):
         self.assertIn(r.status, (431, 400), f"many headers: raw={r.raw[:300]!r} error={r.error}")
         self.assert_status(self.s.get("/healthz"), 200, "server keeps serving")
 
+    def test_keep_alive(self):
+        _, body = self.fresh_login()
+        conn = self.s.connection()
+        try:
+            for path in ("/healthz", "/api/me", "/api/does-not-exist", "/api/me"):
+                conn.request("GET", path, headers={"Authorization": f"Bearer {body['token']}"})
+                resp = conn.getresponse()
+                resp.read()
+                self.assertIn(resp.status, (200, 404), path)
+        finally:
+            conn.close()
+
     # -- tokens -----------------------------------------------------------------------------
 
     def live_claims(self):
@@ -417,6 +448,35 @@ class ExpiryTest(SolodTestCase):
         self.assert_error(self.s.me(cookie=body["token"]), 401, "unauthorized")
         # a new login works again
         self.assert_status(self.s.me(self.s.login_ok(name, pw)["token"]), 200)
+
+
+class IdleTimeoutTest(SolodTestCase):
+    """idle_timeout = "2s": a session without requests ends (reason expired); activity keeps it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s = cls.class_server({"auth": {"idle_timeout": "2s"}, **BASE_CONFIG})
+
+    def test_idle_session_ends(self):
+        name, pw = self.s.new_user(PASSWORD)
+        body = self.s.login_ok(name, pw)
+        time.sleep(4)
+        self.assert_error(self.s.me(body["token"]), 401, "unauthorized")
+        sid = body["session"]["id"]
+        rows = self.s.wait_rows("SELECT end_reason FROM sessions WHERE id = ? AND logout_ts IS NOT NULL",
+                                [sid])
+        self.assertEqual([r["end_reason"] for r in rows], ["expired"])
+        rows = self.s.wait_rows("SELECT 1 FROM login_logs WHERE event_type = 'session_expired' "
+                                "AND session_id = ?", [sid])
+        self.assertEqual(len(rows), 1, "one session_expired audit row")
+
+    def test_activity_keeps_session(self):
+        name, pw = self.s.new_user(PASSWORD)
+        body = self.s.login_ok(name, pw)
+        for _ in range(5):
+            time.sleep(0.8)
+            self.assert_status(self.s.me(body["token"]), 200)
 
 
 def secrets_hex(n: int) -> str:

@@ -124,6 +124,21 @@ class LockoutTest(SolodTestCase):
         self.assertEqual(r.json["session"]["ip"], "127.0.0.1")
 
 
+class LockoutExpiryTest(SolodTestCase):
+    def test_lock_lifts_after_lockout_duration(self):
+        s = self.server({"limits": {"lockout_threshold": 2, "lockout_duration": "2s",
+                                    "login_per_ip_per_minute": 100000}})
+        name, pw = s.new_user(PASSWORD)
+        for _ in range(2):
+            self.assert_error(s.login(name, "wrong-password"), 401, "invalid_credentials")
+        self.assert_error(s.login(name, pw), 401, "invalid_credentials", "locked")
+        time.sleep(3)
+        self.assert_status(s.login(name, pw), 200, "lock lifted after lockout_duration")
+        # other accounts were never affected
+        other, other_pw = s.new_user(PASSWORD)
+        self.assert_status(s.login(other, other_pw), 200)
+
+
 class RateLimitTest(SolodTestCase):
     @classmethod
     def setUpClass(cls):
@@ -149,6 +164,10 @@ class RateLimitTest(SolodTestCase):
             self.assertLessEqual(int(retry), 60)
             self.assertNotIn(name, r.text)
         self.assertEqual(existing.json, unknown.json, "429 body says nothing about the account")
+        # without trusted proxies, a made-up X-Forwarded-For does not get a fresh budget
+        for i in range(3):
+            r = self.s.login(name, pw, headers={"X-Forwarded-For": f"198.51.100.{i + 1}"})
+            self.assert_error(r, 429, "rate_limited", f"X-Forwarded-For 198.51.100.{i + 1}")
         rows = self.s.wait_rows("SELECT * FROM login_logs WHERE event_type = 'login_failure' "
                                 "AND error_message = 'rate_limited'")
         self.assertTrue(rows, "a login_failure row with error_message 'rate_limited'")

@@ -226,7 +226,10 @@ class AuditExportTest(SolodTestCase):
         both = self.export_json("--from", "2000-01-01T00:00:00.000Z", "--to", self.middle,
                                 "--user", self.dave)
         self.assertEqual(self.usernames(both), {self.dave})
-        self.assertEqual(self.export_json("--from", "2999-01-01T00:00:00.000Z"), [])
+        for future in ("2100-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z"):
+            with self.subTest(from_=future):
+                self.assertEqual(self.export_json("--from", future), [], f"--from {future}")
+        self.assertEqual(self.export_json("--to", "2000-01-01T00:00:00.000Z"), [])
 
     def test_bad_arguments_fail(self):
         for args in (("--format", "xml"), ("--from", "yesterday")):

@@ -75,6 +75,8 @@ class KillNineTest(SolodTestCase):
         with lock:
             recorded = list(acknowledged)
         self.assertGreater(len(recorded), 0, f"no login succeeded before the kill; errors={errors[:5]}")
+        print(f"\n  burst: {attempts[0]} attempts, {len(recorded)} acknowledged, "
+              f"{len(errors)} connection errors at the kill", file=sys.stderr)
 
         s.start()
         missing = []
@@ -126,9 +128,21 @@ class ShutdownTest(SolodTestCase):
 
     def test_sigint(self):
         s = self.server()
+        self.assert_status(s.get("/healthz"), 200)
         t0 = time.monotonic()
         self.assertEqual(s.stop(signal.SIGINT, timeout=10), 0)
         self.assertLess(time.monotonic() - t0, 5.0)
+
+    def test_signal_right_after_ready(self):
+        # once "listening on" is printed, a supervisor may stop the server at any moment:
+        # the SIGINT/SIGTERM handlers must already be installed
+        codes = []
+        for i in range(6):
+            sig = signal.SIGTERM if i % 2 else signal.SIGINT
+            s = self.server()
+            codes.append((sig.name, s.stop(sig, timeout=10)))
+        self.assertEqual([c for _, c in codes], [0] * len(codes),
+                         f"exit codes of stop right after 'listening on': {codes}")
 
 
 if __name__ == "__main__":

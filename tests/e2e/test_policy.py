@@ -2,6 +2,8 @@
 
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,6 +48,37 @@ class DenyNewTest(SolodTestCase):
         self.assertNotEqual(second["session"]["id"], first["session"]["id"])
         self.assert_status(self.s.me(second["token"]), 200)
         self.assert_error(self.s.me(first["token"]), 401, "unauthorized")
+
+
+    def test_concurrent_logins_one_winner(self):
+        name, pw = self.s.new_user(PASSWORD)
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda _: self.s.login(name, pw, timeout=60), range(20)))
+        statuses = sorted(r.status for r in results)
+        self.assertEqual(statuses, [200] + [409] * 19)
+        winner = next(r for r in results if r.status == 200)
+        self.assert_status(self.s.me(winner.json["token"]), 200)
+
+
+class DenyNewExpiryTest(SolodTestCase):
+    """deny_new with token_ttl = "2s": an expired session no longer blocks a login."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s = cls.class_server({"auth": {"session_policy": "deny_new", "token_ttl": "2s"},
+                                  "limits": NO_LIMITS})
+
+    def test_login_after_expiry(self):
+        name, pw = self.s.new_user(PASSWORD)
+        first = self.s.login_ok(name, pw)
+        self.assert_error(self.s.login(name, pw), 409, "session_active")
+        time.sleep(3)
+        second = self.s.login_ok(name, pw)
+        self.assertNotEqual(second["session"]["id"], first["session"]["id"])
+        uid = first["user"]["id"]
+        live = self.s.query("SELECT id FROM sessions WHERE user_id = ? AND logout_ts IS NULL", [uid])
+        self.assertEqual([row["id"] for row in live], [second["session"]["id"]])
 
 
 class RegistrationDisabledTest(SolodTestCase):

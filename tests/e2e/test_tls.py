@@ -7,6 +7,7 @@ import socket
 import ssl
 import stat
 import sys
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -90,8 +91,10 @@ class AutoTest(SolodTestCase):
 
     def test_tls_1_1_refused(self):
         try:
-            ctx = insecure_context(minimum_version=ssl.TLSVersion.TLSv1,
-                                   maximum_version=ssl.TLSVersion.TLSv1_1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx = insecure_context(minimum_version=ssl.TLSVersion.TLSv1,
+                                       maximum_version=ssl.TLSVersion.TLSv1_1)
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         except (ValueError, ssl.SSLError) as e:
             self.skipTest(f"local OpenSSL cannot offer TLS 1.1: {e}")
