@@ -1,6 +1,7 @@
 // solod: one live session per user. main() only reads the command line and
 // the config, then hands over to the server or to one offline subcommand.
 #include "app/server.hpp"
+#include "auth/jwt_secret.hpp"
 #include "cli/admin_commands.hpp"
 #include "cli/command_line.hpp"
 #include "config/config.hpp"
@@ -36,6 +37,16 @@ int main(int argc, char** argv) {
   }
 
   if (cmd.command == "config_check") {
+    // A secret given by env or file is part of the config: check its length
+    // too (without generating one, which is start-up's business).
+    if (env.count("SOLOD_JWT_SECRET") != 0 || !cfg.auth.jwt_secret_file.empty()) {
+      try {
+        load_jwt_secret(cfg.auth, env, cfg.data_dir);
+      } catch (const config_error& e) {
+        std::cerr << "solod: " << e.what() << "\n";
+        return 2;
+      }
+    }
     std::cout << render_config(cfg);
     return 0;
   }

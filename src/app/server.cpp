@@ -149,12 +149,8 @@ int run_server(const config& cfg, const environment& env) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
-  auto ep = accept->local_endpoint();
-  auto shown = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  spdlog::info("listening on {}:{} (tls {})", shown, ep.port(),
-               cfg.server.tls == tls_mode::off ? "off"
-               : cfg.server.tls == tls_mode::required ? "required" : "auto");
-
+  // Signal handlers go in before readiness is announced: a supervisor may
+  // signal as soon as it reads "listening on".
   std::promise<int> stop_signal;
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -162,6 +158,12 @@ int run_server(const config& cfg, const environment& env) {
       stop_signal.set_value(sig);
     }
   });
+
+  auto ep = accept->local_endpoint();
+  auto shown = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  spdlog::info("listening on {}:{} (tls {})", shown, ep.port(),
+               cfg.server.tls == tls_mode::off ? "off"
+               : cfg.server.tls == tls_mode::required ? "required" : "auto");
 
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < io_threads; ++i) {

@@ -70,6 +70,11 @@ std::optional<time_point> parse_iso8601(std::string_view text) {
   if (!ymd.ok()) {
     return std::nullopt;
   }
+  // The clock counts nanoseconds, so it ends in April 2262 and starts in 1677:
+  // dates beyond clamp to its ends, which still compare as "after/before everything".
+  if (*y > 2261 || *y < 1678) {
+    return *y > 2261 ? time_point::max() : time_point::min();
+  }
   time_point result{sys_days{ymd}};
   if (pos == text.size()) {
     return result;
