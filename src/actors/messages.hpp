@@ -1,8 +1,10 @@
 #pragma once
 /// @brief The atoms and message types the actors exchange.
 
+#include "net/ws_sink.hpp"
 #include "storage/records.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
@@ -28,6 +30,17 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using kick_atom = caf::atom_constant<caf::atom("kick")>;
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using auth_atom = caf::atom_constant<caf::atom("auth")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using online_atom = caf::atom_constant<caf::atom("online")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
 // -- session requests ---------------------------------------------------------
 
@@ -67,8 +80,38 @@ struct end_request {
 /// Called once: true if the session was live and is now ended (and audited).
 using end_reply = std::function<void(bool ended)>;
 
+// -- connections ----------------------------------------------------------------
+
+/// A WebSocket connection asking to join its session.
+struct attach_request {
+  std::int64_t user_id = 0;
+  std::string session_id;
+  std::string connection_id;
+  caf::actor connection;
+};
+
+/// The user actor's answer to an attach.
+enum class attach_status { ok, not_live, too_many };
+
+/// Why a connection is told to go: a session end, or one of the connection's own.
+enum class kick_reason { superseded, logout, admin, expired, unauthorized, too_many_connections };
+
+/// The SPEC's reason text of `r`.
+const char* to_string(kick_reason r);
+
+/// The WebSocket close code of `r` (4001, 4002, 4003, 4004, 4401, 4429).
+std::uint16_t close_code_of(kick_reason r);
+
+/// The kick that a session end causes.
+kick_reason kick_reason_of(end_reason r);
+
 } // namespace solod
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<solod::ws_sink>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::ws_text)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::attach_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::attach_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::kick_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::login_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::login_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::login_reply)

@@ -64,6 +64,11 @@ caf::behavior session_directory(directory_self* self, const user_context* ctx) {
       auto& dest = route(self, req.user_id);
       self->send(dest, a, std::move(req), std::move(reply));
     },
+    [=](attach_atom a, attach_request& req) {
+      auto& dest = route(self, req.user_id);
+      // The user actor answers the connection directly.
+      return self->delegate(dest, a, std::move(req));
+    },
     [=](restore_atom a, session_record& s) {
       auto& dest = route(self, s.user_id);
       self->send(dest, a, std::move(s));

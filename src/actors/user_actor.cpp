@@ -7,28 +7,16 @@
 #include "util/clock.hpp"
 #include "util/metrics.hpp"
 #include "util/random.hpp"
+#include "util/time_format.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
 #include <optional>
 
 namespace solod {
-
-const char* to_string(end_reason r) {
-  switch (r) {
-    case end_reason::superseded:
-      return "superseded";
-    case end_reason::logout:
-      return "logout";
-    case end_reason::admin:
-      return "admin";
-    case end_reason::expired:
-      return "expired";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -54,9 +42,16 @@ struct user_state {
   std::int64_t user_id = 0;
   caf::actor directory;
   std::optional<live_session> live;
+  /// The WebSocket connections of the live session.
+  struct connection {
+    caf::actor actor;
+    std::string id;
+  };
+  std::vector<connection> connections;
   /// Logins wait here while one is being written, so they apply in order.
   std::deque<std::pair<login_request, login_reply>> waiting;
   bool writing = false;
+  int ending = 0; ///< session ends whose row is still being written
   /// Messages received from the directory; lets it retire us without losing any.
   std::uint64_t received = 0;
   bool retire_pending = false;
@@ -82,11 +77,25 @@ void arm_timers(user_self* self) {
   self->delayed_send(self, st.ctx->cfg->auth.idle_timeout, idle_atom::value, st.live->id);
 }
 
+/// Tells every connection of the live session to go, and forgets them.
+void kick_connections(user_self* self, kick_reason reason, const std::string& by_json) {
+  auto& st = self->state;
+  for (auto& c : st.connections) {
+    self->demonitor(c.actor);
+    self->send(c.actor, kick_atom::value, reason, by_json);
+  }
+  st.connections.clear();
+  if (st.live) {
+    st.live->connections->store(0);
+  }
+}
+
 /// Ends the live session for `reason`: the registry first, so its token is
 /// refused from this moment, then the database row and the audit log.
 void end_live(user_self* self, end_reason reason, const std::string& ip,
               const std::string& user_agent, end_reply reply) {
   auto& st = self->state;
+  kick_connections(self, kick_reason_of(reason), "");
   live_session ended = std::move(*st.live);
   st.live.reset();
   st.ctx->registry->erase(st.user_id, ended.id);
@@ -102,20 +111,34 @@ void end_live(user_self* self, end_reason reason, const std::string& ip,
                  .error_message = reason == end_reason::expired ? "expired" : ""};
   auto at = st.now();
   auto reason_text = std::string(to_string(reason));
-  auto ctx = st.ctx;
   auto self_handle = caf::actor_cast<caf::actor>(self);
-  bool queued = ctx->db->try_submit(
-    [id = ended.id, reason_text, at](soci::session& sql) {
+  // The answer waits for the row: whoever hears "ended" may read the table.
+  st.ending++;
+  auto done = [self_handle, ev, reply] {
+    caf::anon_send(self_handle, ended_atom::value, ev, reply);
+  };
+  bool queued = st.ctx->db->try_submit(
+    [id = ended.id, reason_text, at, done](soci::session& sql) {
       session_repository(sql).end(id, reason_text, at);
+      done();
     },
-    [id = ended.id](const std::string& what) {
-      // The session is already dead in memory; the row stays open until the
-      // database is back (start-up expires rows whose token has expired).
+    [id = ended.id, done](const std::string& what) {
+      // The session is already dead in memory; its row stays open until the
+      // database is back and the expiry at start-up ends it.
       spdlog::error("user: cannot record end of session {}: {}", id.substr(0, 8), what);
+      done();
     });
   if (!queued) {
     spdlog::error("user: database queue full; end of session {} not recorded", ended.id.substr(0, 8));
+    done();
   }
+}
+
+/// The database has recorded the end of a session: audit it, then answer.
+void on_ended(user_self* self, audit_event ev, end_reply reply) {
+  auto& st = self->state;
+  st.ending--;
+  auto ctx = st.ctx;
   if (ctx->cfg->audit.durability == audit_durability::commit && reply) {
     self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
       .then([reply](bool) { reply(true); }, [reply](caf::error&) { reply(true); });
@@ -134,7 +157,12 @@ void on_started(user_self* self, const session_record& s, const std::string& old
   auto& st = self->state;
   auto ctx = st.ctx;
   if (st.live) {
-    // The previous session ends now, as superseded by this login.
+    // The previous session ends now, as superseded by this login; its
+    // connections learn who took over.
+    nlohmann::json by{{"ip", s.ip_address},
+                      {"user_agent", s.user_agent},
+                      {"at", format_iso8601(s.login_ts)}};
+    kick_connections(self, kick_reason::superseded, by.dump());
     live_session old = std::move(*st.live);
     st.live.reset();
     audit(self, audit_event{.timestamp = s.login_ts,
@@ -253,7 +281,7 @@ void start_next_login(user_self* self) {
 }
 
 bool is_idle(const user_state& st) {
-  return !st.live && !st.writing && st.waiting.empty();
+  return !st.live && !st.writing && st.ending == 0 && st.waiting.empty();
 }
 
 void schedule_retire(user_self* self) {
@@ -271,8 +299,36 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
   st.user_id = user_id;
   st.directory = std::move(directory);
   schedule_retire(self);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    // A connection closed: forget it, so the count and the idle check stay exact.
+    auto& st = self->state;
+    auto& conns = st.connections;
+    conns.erase(std::remove_if(conns.begin(), conns.end(),
+                               [&](const auto& c) { return c.actor.address() == msg.source; }),
+                conns.end());
+    if (st.live) {
+      st.live->connections->store(static_cast<int>(conns.size()));
+      // Idle time counts from the last connection's close.
+      st.live->last_seen_ms->store(to_unix_ms(st.now()));
+    }
+  });
   return {
     // -- from the directory ---------------------------------------------------
+    [=](attach_atom, attach_request& req) -> attach_status {
+      auto& st = self->state;
+      st.received++;
+      if (!st.live || st.live->id != req.session_id || st.now() >= st.live->expires_at) {
+        return attach_status::not_live;
+      }
+      auto max = static_cast<std::size_t>(st.ctx->cfg->auth.max_connections_per_session);
+      if (st.connections.size() >= max) {
+        return attach_status::too_many;
+      }
+      self->monitor(req.connection);
+      st.connections.push_back({std::move(req.connection), std::move(req.connection_id)});
+      st.live->connections->store(static_cast<int>(st.connections.size()));
+      return attach_status::ok;
+    },
     [=](login_atom, login_request& req, login_reply& reply) {
       auto& st = self->state;
       st.received++;
@@ -314,6 +370,9 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
       self->state.writing = false;
       reply(login_outcome{login_outcome::status::unavailable, {}});
       start_next_login(self);
+    },
+    [=](ended_atom, audit_event& ev, end_reply& reply) {
+      on_ended(self, std::move(ev), std::move(reply));
     },
     // -- timers -------------------------------------------------------------------
     [=](expire_atom, const std::string& id) {

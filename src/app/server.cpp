@@ -1,6 +1,8 @@
 #include "app/server.hpp"
 
 #include "actors/audit_actor.hpp"
+#include "actors/connection_actor.hpp"
+#include "actors/presence_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_directory.hpp"
 #include "actors/session_registry.hpp"
@@ -17,6 +19,7 @@
 #include "net/net_context.hpp"
 #include "net/static_files.hpp"
 #include "net/tls_context.hpp"
+#include "net/ws_tracker.hpp"
 #include "storage/database.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/migrations.hpp"
@@ -119,6 +122,8 @@ int run_server(const config& cfg, const environment& env) {
   }
   spdlog::info("restored {} live sessions", live.size());
 
+  auto presence = spawn_presence_actor(system, &stats);
+
   login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
                         audit, &stats});
   authenticator auth(tokens, registry, clk);
@@ -126,7 +131,20 @@ int run_server(const config& cfg, const environment& env) {
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
                      &files});
 
+  connection_context cctx;
+  cctx.cfg = &cfg;
+  cctx.clk = &clk;
+  cctx.auth = &auth;
+  cctx.directory = directory;
+  cctx.presence = presence;
+  cctx.audit = audit;
+  cctx.stats = &stats;
+  ws_tracker websockets;
+
   net_context nctx;
+  nctx.websockets = &websockets;
+  nctx.actors_system = &system;
+  nctx.connections = &cctx;
   nctx.cfg = &cfg;
   nctx.router = &router;
   nctx.stats = &stats;
@@ -174,6 +192,12 @@ int run_server(const config& cfg, const environment& env) {
   spdlog::info("signal {}: shutting down", sig);
   accept->stop();
 
+  // Every WebSocket hears 1001 (going away); give the close frames a moment.
+  websockets.close_all(1001, "server shutting down");
+  for (int i = 0; i < 100 && websockets.size() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
   // Commit what the audit actor holds before anything else goes away.
   {
     caf::scoped_actor self{system};
@@ -194,6 +218,7 @@ int run_server(const config& cfg, const environment& env) {
   }
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
   hashing.stop();
   db.stop();

@@ -2,6 +2,10 @@
 
 #include "net/api_router.hpp"
 #include "net/net_context.hpp"
+#include "net/origin_policy.hpp"
+#include "net/websocket_session.hpp"
+#include "net/ws_tracker.hpp"
+#include "util/random.hpp"
 #include "util/metrics.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -9,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -91,6 +96,10 @@ protected:
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
+    if (beast::websocket::is_upgrade(msg)) {
+      upgrade(std::move(msg));
+      return;
+    }
 
     http_request req;
     req.method = std::string(msg.method_string());
@@ -113,6 +122,37 @@ protected:
       net::post(self->stream().get_executor(),
                 [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
     });
+  }
+
+  /// A WebSocket handshake: checked here, then the stream moves to a websocket session.
+  void upgrade(http::request<http::string_body> msg) {
+    const auto target = std::string(msg.target());
+    if (target.substr(0, target.find('?')) != "/ws") {
+      send_and_close(404, "not_found", "WebSockets live at /ws");
+      return;
+    }
+    const auto& cfg = *ctx_.cfg;
+    auto origin = std::string(msg[http::field::origin]);
+    if (!origin_allowed(origin, std::string(msg[http::field::host]), cfg.server.allowed_origins)) {
+      send_and_close(403, "forbidden", "origin not allowed");
+      return;
+    }
+    if (ctx_.websockets->size() >= static_cast<std::size_t>(cfg.server.max_connections)) {
+      send_and_close(503, "unavailable", "too many connections");
+      return;
+    }
+    http_request view;
+    for (const auto& field : msg) {
+      if (field.name() == http::field::authorization || field.name() == http::field::cookie) {
+        view.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+    }
+    connection_info info;
+    info.id = random_hex(16);
+    info.ip = ctx_.proxies.client_ip(peer_, std::string(msg["X-Forwarded-For"]));
+    info.user_agent = std::string(msg[http::field::user_agent].substr(0, 512));
+    info.connected_at = std::chrono::system_clock::now();
+    derived().hand_over(std::move(msg), std::move(info), request_token(view));
   }
 
   void send_and_close(unsigned status, const std::string& code, const std::string& message) {
@@ -192,6 +232,12 @@ public:
   void run() { do_read(); }
   beast::tcp_stream& stream() { return stream_; }
 
+  /// Gives the stream to a websocket session; this HTTP session ends.
+  void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
+    start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(info),
+                            std::move(token));
+  }
+
   /// Closes our sending side, then drains what the peer still sends for a
   /// moment, so that a response sent before the request was read (413) is
   /// not destroyed by a TCP reset.
@@ -241,6 +287,12 @@ public:
   }
 
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+
+  /// Gives the stream to a websocket session; this HTTP session ends.
+  void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
+    start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(info),
+                            std::move(token));
+  }
 
   void do_eof() {
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));

@@ -65,13 +65,34 @@ std::string metrics::render() const {
 
   gauge("solod_live_sessions", "Sessions currently live.", "gauge",
         live_sessions ? live_sessions() : 0);
-  gauge("solod_open_connections", "Client TCP connections open.", "gauge", open_connections.load());
+  gauge("solod_open_connections", "HTTP connections open (WebSockets are counted apart).", "gauge", open_connections.load());
   gauge("solod_audit_queue_depth", "Audit events held and not yet committed.", "gauge",
         audit_queue_depth.load());
   gauge("solod_audit_events_committed_total", "Audit events committed.", "counter",
         static_cast<long long>(audit_events_committed.load()));
   gauge("solod_audit_commit_failures_total", "Audit batch commits that failed.", "counter",
         static_cast<long long>(audit_commit_failures.load()));
+
+  gauge("solod_open_websockets", "WebSocket connections open.", "gauge", open_websockets.load());
+  gauge("solod_ws_messages_in_total", "WebSocket messages received.", "counter",
+        static_cast<long long>(ws_messages_in.load()));
+  gauge("solod_ws_messages_out_total", "WebSocket messages sent.", "counter",
+        static_cast<long long>(ws_messages_out.load()));
+  gauge("solod_presence_deliveries_total", "Presence updates delivered to subscribers.", "counter",
+        static_cast<long long>(presence_deliveries.load()));
+  gauge("solod_ws_slow_consumers_dropped_total",
+        "WebSocket connections closed because they did not read fast enough.", "counter",
+        static_cast<long long>(ws_slow_consumers_dropped.load()));
+  gauge("solod_ws_auth_failures_total", "WebSocket authentications refused.", "counter",
+        static_cast<long long>(ws_auth_failures.load()));
+  out += "# HELP solod_kicks_total Connections kicked, by reason.\n# TYPE solod_kicks_total counter\n";
+  static const char* const kick_names[] = {"superseded", "logout", "admin", "expired",
+                                           "unauthorized", "too_many_connections"};
+  for (std::size_t i = 0; i < kicks.size(); ++i) {
+    std::snprintf(line, sizeof line, "solod_kicks_total{reason=\"%s\"} %llu\n", kick_names[i],
+                  static_cast<unsigned long long>(kicks[i].load()));
+    out += line;
+  }
 
   out += "# HELP solod_audit_batch_size Events per audit transaction.\n"
          "# TYPE solod_audit_batch_size histogram\n";

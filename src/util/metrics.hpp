@@ -47,6 +47,15 @@ struct metrics {
 
   std::atomic<std::int64_t> open_connections{0}; ///< TCP connections being served
 
+  std::atomic<std::int64_t> open_websockets{0};
+  std::atomic<std::uint64_t> ws_messages_in{0};
+  std::atomic<std::uint64_t> ws_messages_out{0};
+  std::atomic<std::uint64_t> presence_deliveries{0};
+  std::atomic<std::uint64_t> ws_slow_consumers_dropped{0};
+  std::atomic<std::uint64_t> ws_auth_failures{0};
+  /// Kicks by reason, indexed by kick_reason.
+  std::array<std::atomic<std::uint64_t>, 6> kicks{};
+
   /// Gauges computed when scraped (e.g. live sessions from the registry).
   std::function<std::int64_t()> live_sessions;
 

@@ -1,0 +1,312 @@
+#include "actors/connection_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "auth/authenticator.hpp"
+#include "config/config.hpp"
+#include "util/metrics.hpp"
+#include "util/time_format.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+namespace solod {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct connection_state {
+  static inline const char* name = "connection";
+
+  enum class phase { awaiting_auth, attaching, live, gone };
+
+  const connection_context* ctx = nullptr;
+  connection_info info;
+  std::shared_ptr<ws_sink> sink;
+  phase at = phase::awaiting_auth;
+  std::optional<principal> who;
+  // Flood control: messages in the current one-second window.
+  long long window_start_ms = 0;
+  int window_count = 0;
+};
+
+using connection_self = caf::stateful_actor<connection_state>;
+
+void send_json(connection_self* self, const json& msg) {
+  self->state.sink->send(make_ws_text(msg.dump(-1, ' ', false, json::error_handler_t::replace)));
+  if (self->state.ctx->stats) {
+    self->state.ctx->stats->ws_messages_out++;
+  }
+}
+
+void send_error(connection_self* self, const std::string& code, const std::string& message) {
+  send_json(self, json{{"type", "error"}, {"code", code}, {"message", message}});
+}
+
+/// Leaves presence (if joined) and ends the actor; the stream is closed by the caller's sink call.
+void finish(connection_self* self) {
+  auto& st = self->state;
+  if (st.at == connection_state::phase::live) {
+    self->send(st.ctx->presence, leave_atom::value, st.who->session.user_id, st.info.id);
+  }
+  st.at = connection_state::phase::gone;
+  self->quit();
+}
+
+/// Sends `kicked` with `reason`, closes with its code, and ends.
+void kick(connection_self* self, kick_reason reason, const std::string& by_json) {
+  auto& st = self->state;
+  if (st.at == connection_state::phase::gone) {
+    return;
+  }
+  json msg{{"type", "kicked"}, {"reason", to_string(reason)}};
+  if (!by_json.empty()) {
+    msg["by"] = json::parse(by_json, nullptr, false);
+  }
+  send_json(self, msg);
+  st.sink->close(close_code_of(reason), to_string(reason));
+  if (st.ctx->stats) {
+    st.ctx->stats->kicks[static_cast<std::size_t>(reason)]++;
+  }
+  finish(self);
+}
+
+void refuse_auth(connection_self* self, const std::string& why) {
+  auto& st = self->state;
+  if (st.ctx->stats) {
+    st.ctx->stats->ws_auth_failures++;
+  }
+  self->send(st.ctx->audit, audit_atom::value,
+             audit_event{.timestamp = st.ctx->clk->now(),
+                         .event_type = "ws_auth_failure",
+                         .user_id = st.who ? std::optional<std::int64_t>(st.who->session.user_id)
+                                           : std::nullopt,
+                         .username = st.who ? st.who->session.username : "",
+                         .ip_address = st.info.ip,
+                         .user_agent = st.info.user_agent,
+                         .status = "failure",
+                         .error_message = why});
+  send_error(self, "invalid_token", "the token is invalid, expired or its session has ended");
+  st.sink->close(close_code_of(kick_reason::unauthorized), "unauthorized");
+  if (st.ctx->stats) {
+    st.ctx->stats->kicks[static_cast<std::size_t>(kick_reason::unauthorized)]++;
+  }
+  finish(self);
+}
+
+void on_attached(connection_self* self, attach_status status) {
+  auto& st = self->state;
+  if (st.at != connection_state::phase::attaching) {
+    return; // closed meanwhile
+  }
+  if (status == attach_status::not_live) {
+    refuse_auth(self, "session_not_live");
+    return;
+  }
+  if (status == attach_status::too_many) {
+    kick(self, kick_reason::too_many_connections, "");
+    return;
+  }
+  st.at = connection_state::phase::live;
+  const auto& s = st.who->session;
+  self->send(st.ctx->presence, join_atom::value, s.user_id, s.username, st.info.id, st.sink);
+  send_json(self, json{{"type", "welcome"},
+                       {"user", {{"id", s.user_id}, {"username", s.username}}},
+                       {"session_id", s.id},
+                       {"connection_id", st.info.id},
+                       {"server_time", format_iso8601(st.ctx->clk->now())}});
+}
+
+void authenticate(connection_self* self, const std::string& token) {
+  auto& st = self->state;
+  auto who = st.ctx->auth->authenticate(token);
+  if (!who) {
+    refuse_auth(self, "invalid_token");
+    return;
+  }
+  st.who = std::move(who);
+  st.at = connection_state::phase::attaching;
+  attach_request req{st.who->session.user_id, st.who->session.id, st.info.id,
+                     caf::actor_cast<caf::actor>(self)};
+  self->request(st.ctx->directory, caf::infinite, attach_atom::value, std::move(req))
+    .then([=](attach_status status) { on_attached(self, status); },
+          [=](caf::error&) { on_attached(self, attach_status::not_live); });
+}
+
+/// False when the connection is flooding: it was told, or closed.
+bool within_rate(connection_self* self) {
+  auto& st = self->state;
+  auto now_ms = to_unix_ms(st.ctx->clk->now());
+  if (now_ms - st.window_start_ms >= 1000) {
+    st.window_start_ms = now_ms;
+    st.window_count = 0;
+  }
+  const int limit = st.ctx->cfg->limits.ws_messages_per_second;
+  ++st.window_count;
+  if (st.window_count <= limit) {
+    return true;
+  }
+  if (st.window_count > 2 * limit) {
+    // It went on after the warning: policy violation.
+    send_error(self, "rate_limited", "too many messages; closing");
+    st.sink->close(1008, "rate limit exceeded");
+    finish(self);
+    return false;
+  }
+  if (st.window_count == limit + 1) {
+    send_error(self, "rate_limited", "at most " + std::to_string(limit) + " messages per second");
+  }
+  return false;
+}
+
+void on_live_message(connection_self* self, const std::string& type, const json& msg) {
+  auto& st = self->state;
+  const auto& s = st.who->session;
+  if (type == "ping") {
+    send_json(self, json{{"type", "pong"},
+                         {"id", msg.contains("id") ? msg["id"] : json()},
+                         {"server_time", format_iso8601(st.ctx->clk->now())}});
+  } else if (type == "online") {
+    self->request(st.ctx->presence, caf::infinite, online_atom::value)
+      .then([=](const std::vector<std::string>& users) {
+        send_json(self, json{{"type", "online"}, {"users", users}, {"count", users.size()}});
+      });
+  } else if (type == "subscribe") {
+    auto topic = msg.find("topic");
+    if (topic == msg.end() || !topic->is_string() || *topic != "presence") {
+      send_error(self, "bad_request", "subscribe needs topic \"presence\"");
+      return;
+    }
+    // "subscribed" is queued before any update the subscription brings.
+    send_json(self, json{{"type", "subscribed"}, {"topic", "presence"}});
+    self->send(st.ctx->presence, subscribe_atom::value, st.info.id, st.sink);
+  } else if (type == "message") {
+    auto text = msg.find("text");
+    auto to = msg.find("to");
+    if (text == msg.end() || !text->is_string() ||
+        (to != msg.end() && !to->is_string() && !to->is_null())) {
+      send_error(self, "bad_request", "message needs a string text and an optional string to");
+      return;
+    }
+    std::string target = (to != msg.end() && to->is_string()) ? to->get<std::string>() : "";
+    auto out = make_ws_text(json{{"type", "message"},
+                                 {"from", s.username},
+                                 {"text", *text},
+                                 {"at", format_iso8601(st.ctx->clk->now())}}
+                              .dump(-1, ' ', false, json::error_handler_t::replace));
+    self->request(st.ctx->presence, caf::infinite, deliver_atom::value, target, out)
+      .then([=](bool delivered) {
+        if (!delivered) {
+          send_error(self, "not_online", "user '" + target + "' is not online");
+        }
+      });
+  } else if (type == "whoami") {
+    send_json(self, json{{"type", "whoami"},
+                         {"user", {{"id", s.user_id}, {"username", s.username}}},
+                         {"session_id", s.id},
+                         {"connection_id", st.info.id},
+                         {"ip", st.info.ip},
+                         {"user_agent", st.info.user_agent},
+                         {"connected_at", format_iso8601(st.info.connected_at)}});
+  } else if (type == "logout") {
+    // The user actor ends the session and kicks every connection, this one included.
+    end_request req{s.user_id, s.id, end_reason::logout, st.info.ip, st.info.user_agent};
+    self->send(st.ctx->directory, end_atom::value, std::move(req), end_reply{});
+  } else if (type == "auth") {
+    send_error(self, "bad_request", "already authenticated");
+  } else {
+    send_error(self, "bad_request", "unknown type '" + type + "'");
+  }
+}
+
+void on_frame(connection_self* self, const std::string& text) {
+  auto& st = self->state;
+  if (st.ctx->stats) {
+    st.ctx->stats->ws_messages_in++;
+  }
+  if (st.at == connection_state::phase::gone || !within_rate(self)) {
+    return;
+  }
+  auto msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) {
+    send_error(self, "bad_request", "messages are JSON objects");
+    return;
+  }
+  auto type_it = msg.find("type");
+  if (type_it == msg.end() || !type_it->is_string()) {
+    send_error(self, "bad_request", "missing string field \"type\"");
+    return;
+  }
+  auto type = type_it->get<std::string>();
+  switch (st.at) {
+    case connection_state::phase::awaiting_auth: {
+      auto token = msg.find("token");
+      if (type != "auth") {
+        refuse_auth(self, "no_auth_message");
+      } else if (token == msg.end() || !token->is_string()) {
+        send_error(self, "bad_request", "auth needs a string token");
+      } else {
+        authenticate(self, token->get<std::string>());
+      }
+      return;
+    }
+    case connection_state::phase::attaching:
+      send_error(self, "bad_request", "authentication in progress");
+      return;
+    case connection_state::phase::live:
+      on_live_message(self, type, msg);
+      return;
+    case connection_state::phase::gone:
+      return;
+  }
+}
+
+caf::behavior connection_actor(connection_self* self, const connection_context* ctx,
+                               connection_info info, std::shared_ptr<ws_sink> sink,
+                               std::string token) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.info = std::move(info);
+  st.sink = std::move(sink);
+  if (!token.empty() && ctx->auth->authenticate(token)) {
+    authenticate(self, token);
+  } else {
+    self->delayed_send(self, ctx->auth_timeout, auth_atom::value);
+  }
+  return {
+    [=](frame_atom, const std::string& text) { on_frame(self, text); },
+    [=](closed_atom) {
+      if (self->state.at != connection_state::phase::gone) {
+        finish(self);
+      }
+    },
+    [=](kick_atom, kick_reason reason, const std::string& by) { kick(self, reason, by); },
+    [=](auth_atom) {
+      if (self->state.at == connection_state::phase::awaiting_auth) {
+        self->send(self->state.ctx->audit, audit_atom::value,
+                   audit_event{.timestamp = self->state.ctx->clk->now(),
+                               .event_type = "ws_auth_failure",
+                               .ip_address = self->state.info.ip,
+                               .user_agent = self->state.info.user_agent,
+                               .status = "failure",
+                               .error_message = "auth_timeout"});
+        if (self->state.ctx->stats) {
+          self->state.ctx->stats->ws_auth_failures++;
+        }
+        kick(self, kick_reason::unauthorized, "");
+      }
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_connection_actor(caf::actor_system& sys, const connection_context* ctx,
+                                  connection_info info, std::shared_ptr<ws_sink> sink,
+                                  std::string token) {
+  return sys.spawn(connection_actor, ctx, std::move(info), std::move(sink), std::move(token));
+}
+
+} // namespace solod

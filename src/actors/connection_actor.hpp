@@ -1,0 +1,54 @@
+#pragma once
+/// @brief The connection actor: one per WebSocket, between the Beast stream and the session actors.
+
+#include "net/ws_sink.hpp"
+#include "util/clock.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace solod {
+
+class authenticator;
+struct config;
+struct metrics;
+
+/// What every connection actor shares; owned by the server.
+struct connection_context {
+  const config* cfg = nullptr;
+  const clock* clk = nullptr;
+  const authenticator* auth = nullptr;
+  caf::actor directory;
+  caf::actor presence;
+  caf::actor audit;
+  metrics* stats = nullptr;
+  /// How long an unauthenticated connection may wait before its `auth`.
+  std::chrono::milliseconds auth_timeout{5000};
+};
+
+/// Who is on the other end.
+struct connection_info {
+  std::string id; ///< 128-bit random, hex
+  std::string ip;
+  std::string user_agent;
+  time_point connected_at{};
+};
+
+/// Spawns the actor of one WebSocket. The session feeds it `(frame_atom,
+/// std::string)` for each text message and `(closed_atom)` when the stream
+/// is gone; it answers through `sink`. `token` (from the cookie or bearer
+/// header, may be empty) authenticates at once when valid; otherwise the
+/// first message must be `auth` within `auth_timeout`, else close 4401.
+/// Once authenticated it attaches to the user actor (which may refuse with
+/// 4401 or 4429) and joins presence. A `(kick_atom, kick_reason, by_json)`
+/// from the user actor sends `kicked`, closes with the reason's code and ends
+/// the actor.
+caf::actor spawn_connection_actor(caf::actor_system& sys, const connection_context* ctx,
+                                  connection_info info, std::shared_ptr<ws_sink> sink,
+                                  std::string token);
+
+} // namespace solod

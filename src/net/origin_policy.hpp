@@ -1,0 +1,18 @@
+#pragma once
+/// @brief Which browser Origins may open a WebSocket (SPEC `allowed_origins`).
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace solod {
+
+/// True when a request with `origin` (the Origin header, "" if absent) and
+/// `host` (the Host header) may proceed. No Origin: allowed (not a browser).
+/// With an `allowed` list: the Origin must equal an entry (scheme://host[:port],
+/// case-insensitive, no trailing slash). Without one: the Origin's host[:port]
+/// must equal the Host header.
+bool origin_allowed(std::string_view origin, std::string_view host,
+                    const std::vector<std::string>& allowed);
+
+} // namespace solod

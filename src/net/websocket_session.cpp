@@ -1,0 +1,235 @@
+#include "net/websocket_session.hpp"
+
+#include "actors/messages.hpp"
+#include "net/net_context.hpp"
+#include "net/ws_tracker.hpp"
+#include "util/metrics.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <caf/all.hpp>
+
+#include <deque>
+
+namespace solod {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+
+namespace {
+
+/// The session over `Stream` (tcp_stream or ssl_stream<tcp_stream>).
+template <class Stream>
+class websocket_session final : public ws_sink,
+                                public std::enable_shared_from_this<websocket_session<Stream>> {
+public:
+  websocket_session(Stream&& stream, const net_context& ctx)
+    : ws_(std::move(stream)), ctx_(ctx) {}
+
+  ~websocket_session() override {
+    if (tracked_) {
+      ctx_.websockets->remove(this);
+      ctx_.stats->open_websockets--;
+    }
+  }
+
+  void run(upgrade_request req, connection_info info, std::string token) {
+    // Beast's websocket timeouts replace the tcp_stream's: handshake 30 s;
+    // after idle_timeout / 2 of silence the server pings, and a peer that
+    // has said nothing for idle_timeout is closed.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(30);
+    timeouts.idle_timeout = ctx_.ws_idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "solod"); }));
+    // permessage-deflate stays off (Beast's default): it costs memory per connection.
+    ws_.read_message_max(ctx_.cfg->limits.max_message_bytes);
+    ws_.auto_fragment(false);
+    info_ = std::move(info);
+    token_ = std::move(token);
+    ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
+                                                    this->shared_from_this()));
+  }
+
+  // -- ws_sink: any thread ---------------------------------------------------
+
+  void send(ws_text text) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), text = std::move(text)] {
+      self->enqueue(text);
+    });
+  }
+
+  void send_batch(std::shared_ptr<const std::vector<ws_text>> texts) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), texts = std::move(texts)] {
+      for (const auto& t : *texts) {
+        self->enqueue(t);
+      }
+    });
+  }
+
+  void close(std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(),
+              [self = this->shared_from_this(), code, reason = std::move(reason)] {
+      self->request_close(code, reason);
+    });
+  }
+
+private:
+  // -- on the strand ----------------------------------------------------------
+
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      return; // no actor yet, nothing to tell
+    }
+    tracked_ = true;
+    ctx_.websockets->add(this->shared_from_this());
+    ctx_.stats->open_websockets++;
+    conn_ = spawn_connection_actor(*ctx_.actors_system, ctx_.connections, std::move(info_),
+                                   this->shared_from_this(), std::move(token_));
+    token_.clear();
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read,
+                                                      this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      // Closed by the peer, timed out, too big (Beast sent 1009), or broken.
+      notify_closed();
+      return;
+    }
+    if (!ws_.got_text()) {
+      // SPEC: a binary frame closes with 1003 (unsupported data).
+      buffer_.clear();
+      notify_closed();
+      request_close(websocket::close_code::unknown_data, "binary frames are not supported");
+      return;
+    }
+    caf::anon_send(conn_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
+    buffer_.clear();
+    if (buffer_.capacity() > 8192) {
+      buffer_.shrink_to_fit(); // a big message must not pin its memory for the connection's life
+    }
+    do_read();
+  }
+
+  void enqueue(const ws_text& text) {
+    if (close_requested_) {
+      return;
+    }
+    queued_bytes_ += text->size();
+    if (queued_bytes_ > ctx_.ws_max_queued_bytes) {
+      // A reader this slow would make us hold its messages forever.
+      ctx_.stats->ws_slow_consumers_dropped++;
+      queue_.clear();
+      queued_bytes_ = 0;
+      notify_closed();
+      request_close(websocket::close_code::policy_error, "slow consumer");
+      return;
+    }
+    queue_.push_back(text);
+    if (!writing_) {
+      do_write();
+    }
+  }
+
+  void do_write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&websocket_session::on_write,
+                                              this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      queue_.clear();
+      queued_bytes_ = 0;
+      return; // the read side sees the broken stream too
+    }
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+    if (!queue_.empty()) {
+      do_write();
+    } else if (close_requested_) {
+      do_close();
+    }
+  }
+
+  void request_close(std::uint16_t code, const std::string& reason) {
+    if (close_requested_) {
+      return;
+    }
+    close_requested_ = true;
+    close_reason_ = websocket::close_reason(code);
+    close_reason_.reason = reason;
+    if (!writing_ && queue_.empty()) {
+      do_close();
+    }
+  }
+
+  void do_close() {
+    if (closing_ || !tracked_) {
+      return;
+    }
+    closing_ = true;
+    ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
+      self->notify_closed();
+    });
+  }
+
+  void notify_closed() {
+    if (!notified_ && conn_) {
+      notified_ = true;
+      caf::anon_send(conn_, closed_atom::value);
+    }
+  }
+
+  websocket::stream<Stream> ws_;
+  const net_context& ctx_;
+  beast::flat_buffer buffer_;
+  std::deque<ws_text> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool close_requested_ = false;
+  bool closing_ = false;
+  bool notified_ = false;
+  bool tracked_ = false;
+  websocket::close_reason close_reason_;
+  caf::actor conn_;
+  connection_info info_;
+  std::string token_;
+};
+
+template <class Stream>
+void start(Stream&& stream, upgrade_request req, const net_context& ctx, connection_info info,
+           std::string token) {
+  std::make_shared<websocket_session<std::decay_t<Stream>>>(std::move(stream), ctx)
+    ->run(std::move(req), std::move(info), std::move(token));
+}
+
+} // namespace
+
+void start_websocket_session(beast::tcp_stream stream, upgrade_request req,
+                             const net_context& ctx, connection_info info, std::string token) {
+  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token));
+}
+
+void start_websocket_session(beast::ssl_stream<beast::tcp_stream> stream, upgrade_request req,
+                             const net_context& ctx, connection_info info, std::string token) {
+  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token));
+}
+
+} // namespace solod

@@ -1,0 +1,37 @@
+#include "net/ws_tracker.hpp"
+
+#include <vector>
+
+namespace solod {
+
+void ws_tracker::add(const std::shared_ptr<ws_sink>& s) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  sinks_.emplace(s.get(), s);
+}
+
+void ws_tracker::remove(const ws_sink* s) {
+  std::lock_guard<std::mutex> guard(mtx_);
+  sinks_.erase(s);
+}
+
+std::size_t ws_tracker::size() const {
+  std::lock_guard<std::mutex> guard(mtx_);
+  return sinks_.size();
+}
+
+void ws_tracker::close_all(std::uint16_t code, const std::string& reason) {
+  std::vector<std::shared_ptr<ws_sink>> open;
+  {
+    std::lock_guard<std::mutex> guard(mtx_);
+    for (auto& [raw, weak] : sinks_) {
+      if (auto s = weak.lock()) {
+        open.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& s : open) {
+    s->close(code, reason);
+  }
+}
+
+} // namespace solod
