@@ -119,13 +119,9 @@ void on_attached(connection_self* self, attach_status status) {
                        {"server_time", format_iso8601(st.ctx->clk->now())}});
 }
 
-void authenticate(connection_self* self, const std::string& token) {
+/// Asks the user actor to take this connection into the session of `who`.
+void attach(connection_self* self, principal who) {
   auto& st = self->state;
-  auto who = st.ctx->auth->authenticate(token);
-  if (!who) {
-    refuse_auth(self, "invalid_token");
-    return;
-  }
   st.who = std::move(who);
   st.at = connection_state::phase::attaching;
   attach_request req{st.who->session.user_id, st.who->session.id, st.info.id,
@@ -133,6 +129,15 @@ void authenticate(connection_self* self, const std::string& token) {
   self->request(st.ctx->directory, caf::infinite, attach_atom::value, std::move(req))
     .then([=](attach_status status) { on_attached(self, status); },
           [=](caf::error&) { on_attached(self, attach_status::not_live); });
+}
+
+void authenticate(connection_self* self, const std::string& token) {
+  auto who = self->state.ctx->auth->authenticate(token);
+  if (!who) {
+    refuse_auth(self, "invalid_token");
+    return;
+  }
+  attach(self, std::move(*who));
 }
 
 /// False when the connection is flooding: it was told, or closed.
@@ -270,8 +275,11 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
   st.ctx = ctx;
   st.info = std::move(info);
   st.sink = std::move(sink);
-  if (!token.empty() && ctx->auth->authenticate(token)) {
-    authenticate(self, token);
+  // A valid cookie or bearer token authenticates at once; an invalid one is
+  // ignored, as if absent: the client may still send an auth message.
+  auto who = token.empty() ? std::nullopt : ctx->auth->authenticate(token);
+  if (who) {
+    attach(self, std::move(*who));
   } else {
     self->delayed_send(self, ctx->auth_timeout, auth_atom::value);
   }
