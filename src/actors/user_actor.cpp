@@ -52,6 +52,7 @@ struct user_state {
   std::deque<std::pair<login_request, login_reply>> waiting;
   bool writing = false;
   int ending = 0; ///< session ends whose row is still being written
+  int auditing = 0; ///< session ends waiting for their audit commit, to answer
   /// Messages received from the directory; lets it retire us without losing any.
   std::uint64_t received = 0;
   bool retire_pending = false;
@@ -140,8 +141,15 @@ void on_ended(user_self* self, audit_event ev, end_reply reply) {
   st.ending--;
   auto ctx = st.ctx;
   if (ctx->cfg->audit.durability == audit_durability::commit && reply) {
+    // Until the commit answers, retiring would drop the reply: stay.
+    st.auditing++;
+    auto answered = [self, reply] {
+      self->state.auditing--;
+      reply(true);
+      schedule_retire(self);
+    };
     self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
-      .then([reply](bool) { reply(true); }, [reply](caf::error&) { reply(true); });
+      .then([answered](bool) { answered(); }, [answered](caf::error&) { answered(); });
   } else {
     audit(self, std::move(ev));
     if (reply) {
@@ -281,7 +289,7 @@ void start_next_login(user_self* self) {
 }
 
 bool is_idle(const user_state& st) {
-  return !st.live && !st.writing && st.ending == 0 && st.waiting.empty();
+  return !st.live && !st.writing && st.ending == 0 && st.auditing == 0 && st.waiting.empty();
 }
 
 void schedule_retire(user_self* self) {

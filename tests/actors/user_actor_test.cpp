@@ -364,15 +364,10 @@ TEST_CASE("an end is answered only after the sessions row is ended", "[actors]")
                  {out.session.id}) == 1);
 }
 
-// BUG (src/actors/user_actor.cpp, on_ended + is_idle + the retire_atom
-// handler): on_ended sends (commit_atom, ev) to the audit actor and calls
-// schedule_retire() at once; is_idle() does not count that pending request, so
-// the retire timer runs, the directory approves (every forwarded message was
-// handled), the actor quits, the response handler is dropped and the
-// end_reply is never called: an HTTP logout would never be answered. It takes
-// an audit commit slower than retire_after (60 s in the server; 50 ms here,
-// with the audit database's write lock held for 1 s).
-TEST_CASE("an end is answered even if the user actor retires meanwhile", "[actors][!mayfail]") {
+// An end waiting for its audit commit must keep the user actor from retiring,
+// or the reply would be dropped with the actor (an HTTP logout never answered).
+// retire_after is 50 ms here, and the audit database's write lock is held for 1 s.
+TEST_CASE("an end is answered even if the user actor retires meanwhile", "[actors]") {
   test_support::test_database audit_db("audit.db");
   session_world w;
   w.audit_url = audit_db.url;
