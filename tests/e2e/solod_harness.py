@@ -25,11 +25,13 @@ import os
 import re
 import secrets
 import select
+import selectors
 import shutil
 import signal
 import socket
 import sqlite3
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -37,7 +39,10 @@ import time
 import unittest
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
+
+from ws_client import WsClient, WsClosed, WsHandshakeError  # noqa: F401  (re-exported)
 
 # -- locations ------------------------------------------------------------------
 
@@ -558,6 +563,85 @@ class Solod:
             raise AssertionError(f"login {username}: expected 200, got {r!r}")
         return r.json
 
+    def new_users(self, count: int, password: str = "correct horse battery",
+                  prefix: str = "u", workers: int = 8) -> list[str]:
+        """Registers `count` fresh users in parallel (Argon2id is slow); returns their names in order."""
+        names = [unique_name(prefix) for _ in range(count)]
+
+        def one(name: str) -> str:
+            r = self.register(name, password)
+            if r.status != 201:
+                raise AssertionError(f"register {name}: expected 201, got {r!r}")
+            return name
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, names))
+
+    def login_many(self, names: Iterable[str], password: str = "correct horse battery",
+                   workers: int = 8,
+                   headers_for: Callable[[str], dict] | None = None) -> list[dict]:
+        """Logs every user of `names` in, in parallel; returns the login bodies in order.
+
+        `headers_for(name)` may give per-login headers (e.g. a User-Agent naming the user).
+        Raises AssertionError at the first login that is not 200.
+        """
+        def one(name: str) -> dict:
+            return self.login_ok(name, password,
+                                 headers=headers_for(name) if headers_for else None)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(one, list(names)))
+
+    def metrics(self) -> dict[tuple[str, tuple], float]:
+        """GET /metrics parsed as {(name, ((label, value), ...)): value}; labels sorted."""
+        r = self.get("/metrics")
+        if r.status != 200:
+            raise AssertionError(f"GET /metrics: expected 200, got {r!r}")
+        return parse_metrics_text(r.text)
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        """One sample of /metrics (exact label set), or None when absent."""
+        return self.metrics().get((name, tuple(sorted(labels.items()))))
+
+    # -- WebSocket ---------------------------------------------------------------------------
+
+    def ws_connect(self, headers: dict | None = None, tls: bool = False, path: str = "/ws",
+                   timeout: float = 10.0) -> WsClient:
+        """Opens a WebSocket to this server without authenticating; raises WsHandshakeError if refused."""
+        return WsClient(self.host, self.port, path=path, headers=headers, tls=tls,
+                        timeout=timeout)
+
+    def ws(self, token: str, via: str = "bearer", headers: dict | None = None,
+           tls: bool = False, timeout: float = 10.0) -> WsClient:
+        """An authenticated WebSocket: `via` is "bearer" (Authorization header),
+        "cookie" (solod_session) or "message" (a first {"type":"auth"} message).
+
+        Waits for the `welcome` and stores it as `client.welcome`; raises
+        AssertionError (with what came instead) if none arrives.
+        """
+        hdrs = dict(headers or {})
+        if via == "bearer":
+            hdrs["Authorization"] = f"Bearer {token}"
+        elif via == "cookie":
+            hdrs["Cookie"] = f"{SESSION_COOKIE}={token}"
+        elif via != "message":
+            raise ValueError(f"unknown via {via!r}")
+        client = self.ws_connect(headers=hdrs, tls=tls, timeout=timeout)
+        try:
+            if via == "message":
+                client.send_json({"type": "auth", "token": token})
+            try:
+                first = client.recv_json(timeout=timeout)
+            except WsClosed as closed:
+                raise AssertionError(f"WebSocket ({via}) closed with {closed.code} "
+                                     f"instead of a welcome") from None
+            if not isinstance(first, dict) or first.get("type") != "welcome":
+                raise AssertionError(f"WebSocket ({via}): expected a welcome, got {first!r}")
+        except BaseException:
+            client.close()
+            raise
+        client.sock.settimeout(timeout)
+        client.welcome = first
+        return client
+
     def raw_exchange(self, head: bytes, body: bytes = b"", timeout: float = 10.0,
                      tls: bool = False) -> RawResponse:
         """Sends `head` then `body` on a raw socket, stopping early if the server answers
@@ -790,3 +874,219 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     n = len(ordered)
     return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+_METRIC_LINE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+_METRIC_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics_text(text: str) -> dict[tuple[str, tuple], float]:
+    """Prometheus text as {(name, ((label, value), ...)): value}; comments and odd lines skipped."""
+    out = {}
+    for line in text.splitlines():
+        m = _METRIC_LINE_RE.match(line)
+        if not m or line.startswith("#"):
+            continue
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        labels = tuple(sorted(_METRIC_LABEL_RE.findall(m.group(2) or "")))
+        out[(m.group(1), labels)] = value
+    return out
+
+
+# -- many WebSockets at once --------------------------------------------------------------------
+
+def raise_nofile_limit(wanted: int) -> int:
+    """Raises RLIMIT_NOFILE towards `wanted` (at most the hard limit); returns the soft limit now."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+@dataclass
+class WsEvent:
+    """What one multiplexed connection received: `kind` "text" (data = parsed JSON or the raw
+    text), "close" (data = close code or None) or "eof" (the TCP connection ended without one);
+    `at` is time.monotonic() when it was read."""
+    at: float
+    kind: str
+    data: Any
+
+
+class WsMux:
+    """Reads many already-open WsClients at once from one background thread.
+
+    Each added client's socket is switched to non-blocking and read with
+    `selectors`; text messages and the close code are recorded per key with the
+    time they were read; pings are answered, a close is echoed and the socket
+    closed, as a browser would.  Plain sockets only (no TLS).
+    """
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Any, WsClient]] = []
+        self._events: dict[Any, list[WsEvent]] = {}
+        self._done: set = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ws-mux", daemon=True)
+        self._thread.start()
+
+    def add(self, key: Any, client: WsClient) -> None:
+        """Hands `client` over to the mux; do not read it directly any more."""
+        with self._lock:
+            if key in self._events:
+                raise KeyError(f"duplicate key {key!r}")
+            self._events[key] = []
+            self._pending.append((key, client))
+
+    def events(self, key: Any) -> list[WsEvent]:
+        with self._lock:
+            return list(self._events[key])
+
+    def texts(self, key: Any) -> list[Any]:
+        return [e.data for e in self.events(key) if e.kind == "text"]
+
+    def close_code(self, key: Any) -> int | None:
+        """The close code the server sent (None if none yet, or if the TCP connection just ended)."""
+        for e in self.events(key):
+            if e.kind == "close":
+                return e.data
+        return None
+
+    def finished(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._done
+
+    def finished_count(self, keys: Iterable[Any]) -> int:
+        with self._lock:
+            return sum(1 for k in keys if k in self._done)
+
+    def close(self) -> None:
+        """Stops the reader thread and closes every socket still open."""
+        self._stop.set()
+        self._thread.join(10)
+        for key in list(self._sel.get_map().values()):
+            try:
+                key.data[1].sock.close()
+            except OSError:
+                pass
+        with self._lock:
+            for _, client in self._pending:
+                client.sock.close()
+            self._pending.clear()
+        self._sel.close()
+
+    # -- reader thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                pending, self._pending = self._pending, []
+            for key, client in pending:
+                client.sock.setblocking(False)
+                state = [key, client, bytearray(client.buf), bytearray(), None]  # key, client, inbuf, fragments, frag opcode
+                client.buf = b""
+                self._sel.register(client.sock, selectors.EVENT_READ, state)
+                if state[2]:
+                    self._parse(state, time.monotonic())
+            if not self._sel.get_map():
+                time.sleep(0.01)
+                continue
+            for skey, _ in self._sel.select(timeout=0.05):
+                state = skey.data
+                try:
+                    chunk = state[1].sock.recv(262144)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    chunk = b""
+                now = time.monotonic()
+                if not chunk:
+                    self._finish(state, WsEvent(now, "eof", None))
+                    continue
+                state[2].extend(chunk)
+                self._parse(state, now)
+
+    def _record(self, key: Any, event: WsEvent) -> None:
+        with self._lock:
+            self._events[key].append(event)
+
+    def _finish(self, state: list, event: WsEvent | None) -> None:
+        key, client = state[0], state[1]
+        if event is not None:
+            self._record(key, event)
+        try:
+            self._sel.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        try:
+            client.sock.close()
+        except OSError:
+            pass
+        with self._lock:
+            self._done.add(key)
+
+    def _send(self, client: WsClient, opcode: int, payload: bytes) -> None:
+        mask = os.urandom(4)
+        frame = bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(
+            b ^ mask[i % 4] for i, b in enumerate(payload))
+        try:
+            client.sock.send(frame)  # tiny control frame on a socket we never write much to
+        except OSError:
+            pass
+
+    def _parse(self, state: list, now: float) -> None:
+        key, client, buf = state[0], state[1], state[2]
+        while True:
+            if len(buf) < 2:
+                return
+            b1, b2 = buf[0], buf[1]
+            n, pos = b2 & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, pos = struct.unpack("!H", bytes(buf[2:4]))[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, pos = struct.unpack("!Q", bytes(buf[2:10]))[0], 10
+            if b2 & 0x80:
+                pos += 4  # servers do not mask; tolerate it anyway below
+            if len(buf) < pos + n:
+                return
+            payload = bytes(buf[pos:pos + n])
+            if b2 & 0x80:
+                mask = bytes(buf[pos - 4:pos])
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            del buf[:pos + n]
+            fin, opcode = bool(b1 & 0x80), b1 & 0x0F
+            if opcode == 0x9:
+                self._send(client, 0xA, payload)
+            elif opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                self._send(client, 0x8, payload[:2])
+                self._finish(state, WsEvent(now, "close", code))
+                return
+            elif opcode in (0x1, 0x2, 0x0):
+                if opcode != 0x0:
+                    state[4] = opcode
+                state[3].extend(payload)
+                if fin:
+                    data, state[3] = bytes(state[3]), bytearray()
+                    if state[4] == 0x1:
+                        text = data.decode("utf-8", "replace")
+                        try:
+                            value: Any = json.loads(text)
+                        except ValueError:
+                            value = text
+                        self._record(key, WsEvent(now, "text", value))
+                    else:
+                        self._record(key, WsEvent(now, "binary", data))

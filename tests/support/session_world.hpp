@@ -61,6 +61,9 @@ struct session_world {
   test_database db;
   solod::config cfg;
   solod::system_clock clk;
+  /// The clock the actors read; `clk` unless a test points it elsewhere
+  /// (a solod::manual_clock it owns) before start().
+  const solod::clock* actor_clock = nullptr;
   solod::metrics stats;
   solod::session_registry registry;
   std::chrono::milliseconds retire_after{std::chrono::seconds{60}};
@@ -98,7 +101,7 @@ struct session_world {
     audit = solod::spawn_audit_actor(*sys, opts);
 
     ctx.cfg = &cfg;
-    ctx.clk = &clk;
+    ctx.clk = actor_clock ? actor_clock : &clk;
     ctx.registry = &registry;
     ctx.db = pool.get();
     ctx.audit = audit;
