@@ -41,6 +41,8 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using online_atom = caf::atom_constant<caf::atom("online")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using swept_atom = caf::atom_constant<caf::atom("swept")>;
 
 // -- session requests ---------------------------------------------------------
 

@@ -3,6 +3,7 @@
 #include "actors/audit_actor.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/presence_actor.hpp"
+#include "actors/retention_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_directory.hpp"
 #include "actors/session_registry.hpp"
@@ -123,13 +124,18 @@ int run_server(const config& cfg, const environment& env) {
   spdlog::info("restored {} live sessions", live.size());
 
   auto presence = spawn_presence_actor(system, &stats);
+  retention_options retention_opts;
+  retention_opts.db = &db;
+  retention_opts.clk = &clk;
+  retention_opts.retention_days = cfg.audit.retention_days;
+  auto retention = spawn_retention_actor(system, retention_opts);
 
   login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
                         audit, &stats});
   authenticator auth(tokens, registry, clk);
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
-                     &files});
+                     &files, &hasher, &hashing, audit});
 
   connection_context cctx;
   cctx.cfg = &cfg;
@@ -219,6 +225,7 @@ int run_server(const config& cfg, const environment& env) {
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
   hashing.stop();
   db.stop();

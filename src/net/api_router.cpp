@@ -6,7 +6,9 @@
 #include "auth/jwt.hpp"
 #include "auth/login_service.hpp"
 #include "config/config.hpp"
+#include "net/admin_router.hpp"
 #include "net/json_views.hpp"
+#include "net/origin_policy.hpp"
 #include "net/static_files.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/user_repository.hpp"
@@ -104,7 +106,26 @@ std::string request_token(const http_request& req) {
   return {};
 }
 
+api_router::api_router(api_deps deps)
+  : deps_(std::move(deps)), admin_(std::make_unique<admin_router>(deps_)) {}
+
+api_router::~api_router() = default;
+
 void api_router::handle(http_request req, responder respond) const {
+  // CSRF: a state-changing request from a browser page of another site is
+  // refused (the SameSite=Strict cookie already keeps the session out of it;
+  // this checks the Origin header too).
+  if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") {
+    const auto& origin = req.header("Origin");
+    if (!origin_allowed(origin, req.header("Host"), deps_.cfg->server.allowed_origins)) {
+      respond(error_response(403, "forbidden", "cross-site request refused"));
+      return;
+    }
+  }
+  if (req.path.rfind("/api/admin/", 0) == 0) {
+    admin_->handle(req, std::move(respond));
+    return;
+  }
   struct route {
     const char* path;
     const char* method;

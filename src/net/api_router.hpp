@@ -5,13 +5,18 @@
 
 #include <caf/actor.hpp>
 
+#include <memory>
+
 #include <string>
 
 namespace solod {
 
+class admin_router;
 class authenticator;
 class clock;
 class db_pool;
+class hashing_pool;
+class password_hasher;
 class login_service;
 class session_registry;
 class static_files;
@@ -31,12 +36,16 @@ struct api_deps {
   caf::actor directory;
   metrics* stats = nullptr;
   const static_files* files = nullptr;
+  const password_hasher* hasher = nullptr;
+  hashing_pool* hashing = nullptr;
+  caf::actor audit;
 };
 
 /// Dispatches requests: the API, its compatibility aliases, health, metrics, pages.
 class api_router {
 public:
-  explicit api_router(api_deps deps) : deps_(std::move(deps)) {}
+  explicit api_router(api_deps deps);
+  ~api_router();
 
   /// Handles `req`; `respond` is called exactly once, maybe on another thread.
   void handle(http_request req, responder respond) const;
@@ -50,6 +59,7 @@ private:
   void do_healthz(responder respond) const;
 
   api_deps deps_;
+  std::unique_ptr<admin_router> admin_;
 };
 
 /// The token of a request: `Authorization: Bearer T`, else the `solod_session` cookie.

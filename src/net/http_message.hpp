@@ -2,6 +2,7 @@
 /// @brief Beast-free HTTP request and response, so handlers compile without Beast.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,21 @@ struct http_request {
   const std::string& header(std::string_view name) const;
 };
 
+/// Writes a response body in pieces (chunked transfer), for bodies too big to
+/// hold in memory. Callable from any thread; one write at a time.
+class chunk_sink {
+public:
+  virtual ~chunk_sink() = default;
+  /// Sends `data` as one chunk; `written(ok)` runs once it is on the wire
+  /// (ok = false: the client is gone, stop producing).
+  virtual void write(std::string data, std::function<void(bool ok)> written) = 0;
+  /// Ends the body; the connection goes on with the next request.
+  virtual void finish() = 0;
+  /// Gives up: closes the connection, so the client sees a cut-off transfer
+  /// (no final chunk) rather than a body that looks complete.
+  virtual void abort() = 0;
+};
+
 /// An HTTP response a handler produces.
 struct http_response {
   unsigned status = 200;
@@ -30,6 +46,9 @@ struct http_response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false; ///< close the connection after sending
+  /// When set, `body` is ignored: the header goes out with chunked encoding
+  /// and `stream` is called with the sink that takes the body's pieces.
+  std::function<void(std::shared_ptr<chunk_sink>)> stream;
 
   /// Adds a header.
   http_response& with_header(std::string name, std::string value) {

@@ -163,10 +163,80 @@ protected:
     write(std::move(r));
   }
 
+  /// The body writer of a streamed response; keeps the session alive.
+  class session_chunk_sink final : public chunk_sink {
+  public:
+    explicit session_chunk_sink(std::shared_ptr<Derived> session) : session_(std::move(session)) {}
+    void write(std::string data, std::function<void(bool)> written) override {
+      auto s = session_;
+      net::post(s->stream().get_executor(),
+                [s, data = std::make_shared<std::string>(std::move(data)),
+                 written = std::move(written)]() mutable {
+        s->response_ = data;
+        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.read_timeout);
+        net::async_write(s->stream(), http::make_chunk(net::buffer(*data)),
+                         [s, written = std::move(written)](beast::error_code ec, std::size_t) {
+          s->response_.reset();
+          written(!ec);
+        });
+      });
+    }
+    void finish() override {
+      auto s = session_;
+      net::post(s->stream().get_executor(), [s] {
+        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.read_timeout);
+        net::async_write(s->stream(), http::make_chunk_last(),
+                         beast::bind_front_handler(&http_session::on_write, s));
+      });
+    }
+
+    void abort() override {
+      auto s = session_;
+      net::post(s->stream().get_executor(),
+                [s] { beast::get_lowest_layer(s->stream()).close(); });
+    }
+
+  private:
+    std::shared_ptr<Derived> session_;
+  };
+
+  /// Sends the header of a streamed response, then hands the body to `r.stream`.
+  void write_streamed(http_response r) {
+    auto res = std::make_shared<http::response<http::empty_body>>(
+      static_cast<http::status>(r.status), version_);
+    res->set(http::field::server, "solod");
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) {
+      res->insert(name, value);
+    }
+    res->keep_alive(keep_alive_);
+    res->chunked(true);
+    close_after_write_ = !keep_alive_;
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    response_ = std::make_shared<std::pair<decltype(res), decltype(sr)>>(res, sr);
+    auto self = derived().shared_from_this();
+    http::async_write_header(derived().stream(), *sr,
+                             [self, stream = std::move(r.stream)](beast::error_code ec, std::size_t) {
+      self->response_.reset();
+      if (ec) {
+        beast::get_lowest_layer(self->stream()).close();
+        return;
+      }
+      // Between chunks the producer (a database query) takes its time; each
+      // chunk write has its own deadline, so a stalled client is still dropped.
+      beast::get_lowest_layer(self->stream()).expires_never();
+      stream(std::make_shared<session_chunk_sink>(self));
+    });
+  }
+
 public:
   /// Sends `r`; runs on the session's strand.
   void write(http_response r) {
     ctx_.stats->count_response(r.status);
+    if (r.stream) {
+      write_streamed(std::move(r));
+      return;
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version_);
     res->set(http::field::server, "solod");
@@ -190,7 +260,6 @@ public:
                       beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
   }
 
-private:
   void on_write(beast::error_code ec, std::size_t) {
     response_.reset();
     if (ec) {
@@ -208,11 +277,11 @@ protected:
   beast::flat_buffer buffer_;
   const net_context& ctx_;
   std::string peer_;
+  std::shared_ptr<void> response_; ///< what the outstanding write refers to
 
 private:
   connection_gauge gauge_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<void> response_;
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool is_head_ = false;

@@ -4,6 +4,8 @@
 
 #include <soci/soci.h>
 
+#include <deque>
+
 namespace solod {
 
 void login_log_repository::insert_batch(const std::vector<audit_event>& events) {
@@ -38,56 +40,29 @@ void login_log_repository::insert_batch(const std::vector<audit_event>& events) 
     soci::use(error), soci::use(basis);
 }
 
-void login_log_repository::for_each(const audit_filter& filter,
-                                    const std::function<void(const audit_event&)>& visit) {
-  std::string query =
-    "SELECT id, timestamp, event_type, user_id, username, session_id, ip_address, user_agent, "
-    "status, error_message, legal_basis FROM login_logs WHERE 1 = 1";
-  std::string from = filter.from ? format_iso8601(*filter.from) : "";
-  std::string to = filter.to ? format_iso8601(*filter.to) : "";
-  soci::statement st(sql_);
-  // Bind only the filters in use; the names in the query match the order of exchange().
-  if (!filter.username.empty()) {
-    query += " AND lower(username) = lower(:un)";
-    st.exchange(soci::use(filter.username));
-  }
-  if (!filter.ip.empty()) {
-    query += " AND ip_address = :ip";
-    st.exchange(soci::use(filter.ip));
-  }
-  if (!filter.event.empty()) {
-    query += " AND event_type = :ev";
-    st.exchange(soci::use(filter.event));
-  }
-  if (filter.from) {
-    query += " AND timestamp >= :fr";
-    st.exchange(soci::use(from));
-  }
-  if (filter.to) {
-    query += " AND timestamp < :to";
-    st.exchange(soci::use(to));
-  }
-  query += " ORDER BY id";
+namespace {
 
+/// Columns and binding of one audit row.
+struct audit_row {
   long long id = 0, user_id = 0;
   std::string ts, type, username, session, ip, ua, status, error, basis;
   soci::indicator user_ind = soci::i_null, session_ind = soci::i_null;
-  st.exchange(soci::into(id));
-  st.exchange(soci::into(ts));
-  st.exchange(soci::into(type));
-  st.exchange(soci::into(user_id, user_ind));
-  st.exchange(soci::into(username));
-  st.exchange(soci::into(session, session_ind));
-  st.exchange(soci::into(ip));
-  st.exchange(soci::into(ua));
-  st.exchange(soci::into(status));
-  st.exchange(soci::into(error));
-  st.exchange(soci::into(basis));
-  st.alloc();
-  st.prepare(query);
-  st.define_and_bind();
-  st.execute(false);
-  while (st.fetch()) {
+
+  void bind(soci::statement& st) {
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(ts));
+    st.exchange(soci::into(type));
+    st.exchange(soci::into(user_id, user_ind));
+    st.exchange(soci::into(username));
+    st.exchange(soci::into(session, session_ind));
+    st.exchange(soci::into(ip));
+    st.exchange(soci::into(ua));
+    st.exchange(soci::into(status));
+    st.exchange(soci::into(error));
+    st.exchange(soci::into(basis));
+  }
+
+  audit_event to_event() const {
     audit_event e;
     e.id = id;
     e.timestamp = parse_iso8601(ts).value_or(time_point{});
@@ -102,8 +77,98 @@ void login_log_repository::for_each(const audit_filter& filter,
     e.status = status;
     e.error_message = error;
     e.legal_basis = basis;
-    visit(e);
+    return e;
   }
+};
+
+const char* const audit_select =
+  "SELECT id, timestamp, event_type, user_id, username, session_id, ip_address, user_agent, "
+  "status, error_message, legal_basis FROM login_logs WHERE 1 = 1";
+
+/// Appends the filter's conditions and binds their values (kept alive in `values`).
+void add_filter(soci::statement& st, std::string& query, const audit_filter& filter,
+                std::deque<std::string>& values) {
+  // A deque: use() keeps references, which a growing vector would invalidate.
+  auto bind = [&](const char* condition, std::string value) {
+    query += condition;
+    values.push_back(std::move(value));
+    st.exchange(soci::use(values.back()));
+  };
+  if (!filter.username.empty()) {
+    bind(" AND lower(username) = lower(:un)", filter.username);
+  }
+  if (!filter.ip.empty()) {
+    bind(" AND ip_address = :ip", filter.ip);
+  }
+  if (!filter.event.empty()) {
+    bind(" AND event_type = :ev", filter.event);
+  }
+  if (filter.from) {
+    bind(" AND timestamp >= :fr", format_iso8601(*filter.from));
+  }
+  if (filter.to) {
+    bind(" AND timestamp < :to", format_iso8601(*filter.to));
+  }
+}
+
+} // namespace
+
+void login_log_repository::for_each(const audit_filter& filter,
+                                    const std::function<void(const audit_event&)>& visit) {
+  std::string query = audit_select;
+  std::deque<std::string> values;
+  soci::statement st(sql_);
+  add_filter(st, query, filter, values);
+  query += " ORDER BY id";
+  audit_row r;
+  r.bind(st);
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
+  st.execute(false);
+  while (st.fetch()) {
+    visit(r.to_event());
+  }
+}
+
+std::vector<audit_event> login_log_repository::page(const audit_filter& filter, std::size_t limit,
+                                                    const std::optional<page_position>& after) {
+  std::string query = audit_select;
+  std::deque<std::string> values;
+  soci::statement st(sql_);
+  add_filter(st, query, filter, values);
+  long long after_id = after ? after->id : 0;
+  std::string after_ts = after ? after->timestamp : "";
+  if (after) {
+    query += " AND (timestamp < :ats OR (timestamp = :ats2 AND id < :aid))";
+    st.exchange(soci::use(after_ts));
+    st.exchange(soci::use(after_ts));
+    st.exchange(soci::use(after_id));
+  }
+  query += " ORDER BY timestamp DESC, id DESC LIMIT " + std::to_string(limit);
+  audit_row r;
+  r.bind(st);
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
+  st.execute(false);
+  std::vector<audit_event> out;
+  out.reserve(limit);
+  while (st.fetch()) {
+    out.push_back(r.to_event());
+  }
+  return out;
+}
+
+std::size_t login_log_repository::delete_older_than(time_point cutoff, std::size_t max_rows) {
+  std::string ts = format_iso8601(cutoff);
+  long long n = static_cast<long long>(max_rows);
+  soci::statement st =
+    (sql_.prepare << "DELETE FROM login_logs WHERE id IN "
+                     "(SELECT id FROM login_logs WHERE timestamp < :c ORDER BY timestamp LIMIT :n)",
+     soci::use(ts), soci::use(n));
+  st.execute(true);
+  return static_cast<std::size_t>(st.get_affected_rows());
 }
 
 } // namespace solod

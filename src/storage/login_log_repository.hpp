@@ -1,6 +1,7 @@
 #pragma once
 /// @brief The `login_logs` table: the audit log.
 
+#include "storage/page_position.hpp"
 #include "storage/records.hpp"
 
 #include <functional>
@@ -34,6 +35,13 @@ public:
 
   /// Calls `visit` for each matching row, oldest first, without holding them all in memory.
   void for_each(const audit_filter& filter, const std::function<void(const audit_event&)>& visit);
+
+  /// Up to `limit` matching rows, newest first (timestamp, then id), after `after`.
+  std::vector<audit_event> page(const audit_filter& filter, std::size_t limit,
+                                const std::optional<page_position>& after);
+
+  /// Deletes up to `max_rows` rows older than `cutoff`; returns how many it deleted.
+  std::size_t delete_older_than(time_point cutoff, std::size_t max_rows);
 
 private:
   soci::session& sql_;

@@ -80,6 +80,18 @@ const std::vector<migration>& all_migrations() {
             FROM users u LEFT JOIN login_logs l ON l.user_id = u.id
             GROUP BY u.id, u.username)",
      }},
+    {2,
+     {
+       // Admin queries (issue 5): every filter walks its own index newest
+       // first, so a filtered page of 100 never sorts or scans the table.
+       "DROP INDEX login_logs_timestamp",
+       "CREATE INDEX login_logs_ts_id ON login_logs (timestamp, id)",
+       "CREATE INDEX login_logs_username_ts ON login_logs (lower(username), timestamp, id)",
+       "CREATE INDEX login_logs_ip_ts ON login_logs (ip_address, timestamp, id)",
+       "CREATE INDEX login_logs_event_ts ON login_logs (event_type, timestamp, id)",
+       "CREATE INDEX sessions_user_login ON sessions (user_id, login_ts)",
+       "CREATE INDEX sessions_ip_login ON sessions (ip_address, login_ts)",
+     }},
   };
   return list;
 }

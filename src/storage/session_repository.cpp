@@ -5,6 +5,8 @@
 
 #include <soci/soci.h>
 
+#include <deque>
+
 namespace solod {
 
 namespace {
@@ -118,6 +120,64 @@ std::optional<session_record> session_repository::find(const std::string& id) {
     return std::nullopt;
   }
   return r.to_record();
+}
+
+std::vector<session_record> session_repository::page(const session_filter& filter,
+                                                     std::size_t limit,
+                                                     const std::optional<page_position>& after) {
+  std::string query = std::string(session_columns) + "WHERE 1 = 1";
+  soci::statement st(sql_);
+  session_row r;
+  r.bind(st);
+  // A deque: use() keeps references, which a growing vector would invalidate.
+  std::deque<std::string> values;
+  auto bind = [&](const char* condition, std::string value) {
+    query += condition;
+    values.push_back(std::move(value));
+    st.exchange(soci::use(values.back()));
+  };
+  if (filter.active_only) {
+    query += " AND s.logout_ts IS NULL";
+  }
+  if (!filter.username.empty()) {
+    bind(" AND lower(u.username) = lower(:un)", filter.username);
+  }
+  if (!filter.ip.empty()) {
+    bind(" AND s.ip_address = :ip", filter.ip);
+  }
+  if (filter.from) {
+    bind(" AND s.login_ts >= :fr", format_iso8601(*filter.from));
+  }
+  if (filter.to) {
+    bind(" AND s.login_ts < :to", format_iso8601(*filter.to));
+  }
+  if (after) {
+    bind(" AND (s.login_ts < :ats", after->timestamp);
+    bind(" OR (s.login_ts = :ats2", after->timestamp);
+    bind(" AND s.id < :aid))", after->key);
+  }
+  query += " ORDER BY s.login_ts DESC, s.id DESC LIMIT " + std::to_string(limit);
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
+  st.execute(false);
+  std::vector<session_record> out;
+  while (st.fetch()) {
+    out.push_back(r.to_record());
+  }
+  return out;
+}
+
+std::size_t session_repository::anonymise_older_than(time_point cutoff, std::size_t max_rows) {
+  std::string ts = format_iso8601(cutoff);
+  long long n = static_cast<long long>(max_rows);
+  soci::statement st =
+    (sql_.prepare << "UPDATE sessions SET ip_address = '', user_agent = '', system_info = '' "
+                     "WHERE id IN (SELECT id FROM sessions WHERE login_ts < :c "
+                     "AND logout_ts IS NOT NULL AND (ip_address <> '' OR user_agent <> '') LIMIT :n)",
+     soci::use(ts), soci::use(n));
+  st.execute(true);
+  return static_cast<std::size_t>(st.get_affected_rows());
 }
 
 } // namespace solod

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief The `sessions` table: one row per login, at most one live per user.
 
+#include "storage/page_position.hpp"
 #include "storage/records.hpp"
 
 #include <optional>
@@ -12,6 +13,15 @@ class session;
 }
 
 namespace solod {
+
+/// Which sessions a listing wants; empty fields match everything.
+struct session_filter {
+  bool active_only = false;
+  std::string username; ///< case-insensitive
+  std::string ip;
+  std::optional<time_point> from; ///< login_ts, inclusive
+  std::optional<time_point> to;   ///< login_ts, exclusive
+};
 
 /// Reads and writes sessions; every call blocks, so run it on the database pool.
 class session_repository {
@@ -31,6 +41,14 @@ public:
 
   /// The session with id `id`.
   std::optional<session_record> find(const std::string& id);
+
+  /// Up to `limit` matching sessions, newest login first, after `after`.
+  std::vector<session_record> page(const session_filter& filter, std::size_t limit,
+                                   const std::optional<page_position>& after);
+
+  /// Blanks IP and User-Agent of up to `max_rows` ended sessions that began
+  /// before `cutoff` (retention); returns how many it changed.
+  std::size_t anonymise_older_than(time_point cutoff, std::size_t max_rows);
 
 private:
   soci::session& sql_;

@@ -123,4 +123,77 @@ void user_repository::set_last_login(std::int64_t id, time_point at) {
   sql_ << "UPDATE users SET last_login = :t WHERE id = :id", soci::use(ts), soci::use(key);
 }
 
+namespace {
+
+/// `%q%` for LIKE, with LIKE's wildcards in `q` escaped (ESCAPE '\\').
+std::string like_pattern(const std::string& q) {
+  std::string out = "%";
+  for (char c : q) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  out.push_back('%');
+  return out;
+}
+
+const char* const user_search =
+  " WHERE (:q1 = '' OR lower(username) LIKE :p1 ESCAPE '\\' OR lower(full_name) LIKE :p2 "
+  "ESCAPE '\\' OR lower(email) LIKE :p3 ESCAPE '\\')";
+
+} // namespace
+
+std::vector<user_record> user_repository::list(const std::string& q, std::size_t limit,
+                                               std::size_t offset) {
+  auto pattern = like_pattern(q);
+  std::vector<user_record> out;
+  user_row r;
+  soci::statement st(sql_);
+  st.exchange(soci::into(r.id));
+  st.exchange(soci::into(r.username));
+  st.exchange(soci::into(r.password_hash));
+  st.exchange(soci::into(r.full_name));
+  st.exchange(soci::into(r.email));
+  st.exchange(soci::into(r.is_admin));
+  st.exchange(soci::into(r.is_active));
+  st.exchange(soci::into(r.created_at));
+  st.exchange(soci::into(r.last_login, r.last_login_ind));
+  st.exchange(soci::use(q));
+  st.exchange(soci::use(pattern));
+  st.exchange(soci::use(pattern));
+  st.exchange(soci::use(pattern));
+  st.alloc();
+  st.prepare(std::string(user_columns).substr(0, std::string(user_columns).size() - 1) +
+             user_search + " ORDER BY id LIMIT " + std::to_string(limit) + " OFFSET " +
+             std::to_string(offset));
+  st.define_and_bind();
+  st.execute(false);
+  while (st.fetch()) {
+    out.push_back(r.to_record());
+  }
+  return out;
+}
+
+std::size_t user_repository::count(const std::string& q) {
+  auto pattern = like_pattern(q);
+  long long n = 0;
+  sql_ << std::string("SELECT COUNT(*) FROM users") + user_search, soci::use(q),
+    soci::use(pattern), soci::use(pattern), soci::use(pattern), soci::into(n);
+  return static_cast<std::size_t>(n);
+}
+
+bool user_repository::update_profile(std::int64_t id, const std::optional<std::string>& full_name,
+                                     const std::optional<std::string>& email) {
+  long long key = id;
+  bool found = find_by_id(id).has_value();
+  if (full_name) {
+    sql_ << "UPDATE users SET full_name = :f WHERE id = :id", soci::use(*full_name), soci::use(key);
+  }
+  if (email) {
+    sql_ << "UPDATE users SET email = :e WHERE id = :id", soci::use(*email), soci::use(key);
+  }
+  return found;
+}
+
 } // namespace solod

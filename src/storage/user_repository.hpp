@@ -37,6 +37,17 @@ public:
   /// Grants or revokes admin; false when there is no such user.
   bool set_admin(std::int64_t id, bool admin);
 
+  /// Users whose name, full name or email contains `q` (case-insensitive; all
+  /// when empty), by id, `limit` from `offset`.
+  std::vector<user_record> list(const std::string& q, std::size_t limit, std::size_t offset);
+
+  /// How many users `list` would find without limit.
+  std::size_t count(const std::string& q);
+
+  /// Sets full name and/or email; false when there is no such user.
+  bool update_profile(std::int64_t id, const std::optional<std::string>& full_name,
+                      const std::optional<std::string>& email);
+
   /// Records the time of a successful login.
   void set_last_login(std::int64_t id, time_point at);
 

@@ -1,0 +1,76 @@
+#include "actors/retention_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "storage/db_pool.hpp"
+#include "storage/login_log_repository.hpp"
+#include "storage/session_repository.hpp"
+#include "util/clock.hpp"
+#include "util/time_format.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+namespace solod {
+
+namespace {
+
+struct retention_state {
+  static inline const char* name = "retention";
+  retention_options opts;
+  std::size_t deleted_this_sweep = 0;
+  std::size_t anonymised_this_sweep = 0;
+};
+
+using retention_self = caf::stateful_actor<retention_state>;
+
+void sweep(retention_self* self) {
+  auto& opts = self->state.opts;
+  auto cutoff = opts.clk->now() - std::chrono::hours{24} * opts.retention_days;
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto batch = opts.batch_rows;
+  bool queued = opts.db->try_submit(
+    [me, cutoff, batch](soci::session& sql) {
+      auto deleted = login_log_repository(sql).delete_older_than(cutoff, batch);
+      auto anonymised = session_repository(sql).anonymise_older_than(cutoff, batch);
+      caf::anon_send(me, swept_atom::value, deleted, anonymised);
+    },
+    [me](const std::string& what) {
+      spdlog::warn("retention: sweep failed, will retry: {}", what);
+      caf::anon_send(me, swept_atom::value, std::size_t{0}, std::size_t{0});
+    });
+  if (!queued) {
+    self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
+  }
+}
+
+caf::behavior retention_actor(retention_self* self, retention_options opts) {
+  self->state.opts = opts;
+  self->send(self, sweep_atom::value);
+  return {
+    [=](sweep_atom) { sweep(self); },
+    [=](swept_atom, std::size_t deleted, std::size_t anonymised) {
+      auto& st = self->state;
+      st.deleted_this_sweep += deleted;
+      st.anonymised_this_sweep += anonymised;
+      if (deleted == st.opts.batch_rows || anonymised == st.opts.batch_rows) {
+        self->delayed_send(self, st.opts.pause, sweep_atom::value);
+        return;
+      }
+      if (st.deleted_this_sweep + st.anonymised_this_sweep > 0) {
+        spdlog::info("retention: deleted {} audit rows, anonymised {} sessions older than {} days",
+                     st.deleted_this_sweep, st.anonymised_this_sweep, st.opts.retention_days);
+      }
+      st.deleted_this_sweep = 0;
+      st.anonymised_this_sweep = 0;
+      self->delayed_send(self, st.opts.period, sweep_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_retention_actor(caf::actor_system& sys, retention_options opts) {
+  return sys.spawn(retention_actor, opts);
+}
+
+} // namespace solod

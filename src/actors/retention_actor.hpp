@@ -1,0 +1,34 @@
+#pragma once
+/// @brief The retention job: deletes audit rows and anonymises sessions past `audit.retention_days`.
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+
+namespace solod {
+
+class clock;
+class db_pool;
+
+/// How the retention job works.
+struct retention_options {
+  db_pool* db = nullptr;
+  const clock* clk = nullptr;
+  int retention_days = 730;
+  /// Rows per statement: small, so no single DELETE holds the write lock long
+  /// enough to stall logins.
+  std::size_t batch_rows = 1000;
+  /// Pause between batches while there is more to do.
+  std::chrono::milliseconds pause{20};
+  /// Pause between sweeps once nothing is left.
+  std::chrono::milliseconds period{std::chrono::hours{1}};
+};
+
+/// Spawns the retention actor. At once and then every `period` it deletes
+/// `login_logs` rows older than the cut-off and blanks IP and User-Agent of
+/// ended sessions that began before it, `batch_rows` at a time on the
+/// database pool (never on a CAF thread).
+caf::actor spawn_retention_actor(caf::actor_system& sys, retention_options opts);
+
+} // namespace solod

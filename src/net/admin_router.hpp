@@ -1,0 +1,49 @@
+#pragma once
+/// @brief The admin API of SPEC §3: users, sessions, the audit log and its CSV export.
+
+#include "net/api_router.hpp"
+#include "net/http_message.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace soci {
+class session;
+}
+
+namespace solod {
+
+struct principal;
+struct user_record;
+
+/// Handles `/api/admin/*`. Every request must come from a live session of an
+/// active admin (else 401, or 403 `forbidden`, audited); every change is
+/// audited as `admin_action` naming who did what to whom.
+class admin_router {
+public:
+  explicit admin_router(const api_deps& deps) : deps_(deps) {}
+
+  /// Handles `req` (its path starts with /api/admin/); `respond` is called once.
+  void handle(const http_request& req, responder respond) const;
+
+private:
+  void dispatch(soci::session& sql, const http_request& req, const user_record& admin,
+                responder respond) const;
+  void list_users(soci::session& sql, const http_request& req, responder respond) const;
+  void create_user(const http_request& req, const user_record& admin, responder respond) const;
+  void patch_user(const http_request& req, const user_record& admin, std::int64_t id,
+                  responder respond) const;
+  void list_sessions(soci::session& sql, const http_request& req, responder respond) const;
+  void end_session(soci::session& sql, const http_request& req, const user_record& admin,
+                   const std::string& id, responder respond) const;
+  void list_audit(soci::session& sql, const http_request& req, responder respond) const;
+  void export_audit_csv(const http_request& req, const user_record& admin,
+                        responder respond) const;
+  void end_user_session(std::int64_t user_id, const http_request& req) const;
+  void audit_action(const http_request& req, const user_record& admin, const std::string& what,
+                    bool allowed = true) const;
+
+  const api_deps& deps_;
+};
+
+} // namespace solod
