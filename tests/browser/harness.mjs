@@ -72,9 +72,61 @@ export class Solod {
     this.on_exit = () => this.kill_now();
   }
 
+  /** Writes the config file (start() and cli() do this themselves). */
+  write_config() {
+    writeFileSync(this.config_path, to_toml(this.config));
+  }
+
+  /**
+   * Runs a subcommand of the same binary in the server's directory with its
+   * config (`solod ARGS... --config FILE`), `stdin` written to its input;
+   * resolves to {code, stdout, stderr}. Works before or after start().
+   */
+  cli(args, stdin = '', timeout_ms = 30000) {
+    this.write_config();
+    return new Promise((resolve_run, reject) => {
+      const proc = spawn(SOLOD_BIN, [...args, '--config', this.config_path], {
+        cwd: this.dir,
+        env: child_env(),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`solod ${args.join(' ')} did not finish within ${timeout_ms} ms`));
+      }, timeout_ms);
+      proc.stdout.on('data', (c) => { stdout += c.toString('utf8'); });
+      proc.stderr.on('data', (c) => { stderr += c.toString('utf8'); });
+      proc.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot run ${SOLOD_BIN}: ${err.message}`));
+      });
+      proc.on('close', (code) => {
+        clearTimeout(timer);
+        resolve_run({ code, stdout, stderr });
+      });
+      proc.stdin.end(stdin);
+    });
+  }
+
+  /** `solod user add NAME [--admin] --password-stdin`; throws unless it exits 0. */
+  async add_user_cli(username, password, { admin = false, full_name = '', email = '' } = {}) {
+    const args = ['user', 'add', username];
+    if (admin) args.push('--admin');
+    if (full_name) args.push('--full-name', full_name);
+    if (email) args.push('--email', email);
+    args.push('--password-stdin');
+    const r = await this.cli(args, `${password}\n`);
+    if (r.code !== 0) {
+      throw new Error(`solod ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    }
+    return r;
+  }
+
   /** Starts the server and waits for its "listening on HOST:PORT" line. */
   async start(timeout_ms = 30000) {
-    writeFileSync(this.config_path, to_toml(this.config));
+    this.write_config();
     this.proc = spawn(SOLOD_BIN, ['--config', this.config_path], {
       cwd: this.dir,
       env: child_env(),
@@ -154,6 +206,27 @@ export class Solod {
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = text; }
     return { status: res.status, body, headers: res.headers };
+  }
+
+  /** Any request; `payload` is sent as JSON. Returns {status, body, headers}. */
+  async request(method, path, { payload, headers = {}, token } = {}) {
+    const h = { ...headers };
+    if (payload !== undefined) h['Content-Type'] = 'application/json';
+    if (token) h.Authorization = `Bearer ${token}`;
+    const res = await fetch(this.base_url + path, {
+      method,
+      headers: h,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+    const text = await res.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+    return { status: res.status, body, headers: res.headers };
+  }
+
+  /** Logs in through the REST API; returns {status, body} (body.token on success). */
+  async login(username, password, headers = {}) {
+    return this.post('/api/login', { username, password }, headers);
   }
 
   /** Registers a user through the REST API; throws unless 201. */

@@ -1,0 +1,828 @@
+// solod admin page: live sessions (end one), the audit log (filters, paging,
+// CSV export) and accounts (search, create, disable, make admin).
+// The session travels only in the HttpOnly cookie; this script never sees a
+// token. All server data is put into the page with textContent.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  const SESSIONS_PAGE = 100;
+  const USERS_PAGE = 25;
+
+  /** Audit event names (SPEC §5), with what they mean to a person and a colour. */
+  const EVENTS = [
+    ['register', 'Registered', 'info'],
+    ['login_success', 'Signed in', 'ok'],
+    ['login_failure', 'Sign-in failed', 'bad'],
+    ['logout', 'Signed out', 'plain'],
+    ['session_superseded', 'Replaced by new sign-in', 'warn'],
+    ['session_terminated', 'Session ended by admin', 'warn'],
+    ['session_expired', 'Session expired', 'plain'],
+    ['account_locked', 'Account locked', 'bad'],
+    ['ws_auth_failure', 'WebSocket auth failed', 'bad'],
+    ['admin_action', 'Admin action', 'admin'],
+  ];
+  const EVENT_INFO = Object.fromEntries(EVENTS.map(([name, label, tone]) => [name, { label, tone }]));
+
+  /** The `detail` of a failed sign-in, in words. */
+  const FAILURE_TEXT = {
+    unknown_user: 'unknown user',
+    bad_password: 'wrong password',
+    locked: 'account locked',
+    disabled: 'account disabled',
+    rate_limited: 'too many attempts',
+  };
+
+  const state = {
+    me: null,
+    panel: 'sessions',
+    sessions: { cursor: '', stack: [], next: null },
+    audit: { filters: {}, cursor: '', stack: [], next: null, loaded: false },
+    users: { q: '', offset: 0, total: 0, highlight: null },
+    flash_timer: null,
+  };
+
+  // -- small helpers ---------------------------------------------------------------
+
+  /** Creates an element; `text` goes in with textContent, never as markup. */
+  function el(tag, opts, children) {
+    const e = document.createElement(tag);
+    const o = opts || {};
+    if (o.class) e.className = o.class;
+    if (o.text !== undefined && o.text !== null) e.textContent = String(o.text);
+    if (o.title) e.title = o.title;
+    if (o.attrs) {
+      for (const [k, v] of Object.entries(o.attrs)) e.setAttribute(k, v);
+    }
+    if (o.data) {
+      for (const [k, v] of Object.entries(o.data)) e.dataset[k] = v;
+    }
+    for (const c of children || []) {
+      if (c) e.append(c);
+    }
+    return e;
+  }
+
+  /** A table cell; `label` names the column on small screens, where rows become cards. */
+  function cell(label, children, cls) {
+    return el('td', { class: cls, data: { label } }, children);
+  }
+
+  function format_time(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    return d.toLocaleString(undefined, {
+      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+  }
+
+  function format_clock(date) {
+    return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  /** "just now", "5 min ago", "3 h ago", "2 days ago". */
+  function ago(iso) {
+    const t = new Date(iso).getTime();
+    if (Number.isNaN(t)) return '';
+    const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+    if (s < 45) return 'just now';
+    const m = Math.round(s / 60);
+    if (m < 60) return `${m} min ago`;
+    const h = Math.round(m / 60);
+    if (h < 36) return `${h} h ago`;
+    const days = Math.round(h / 24);
+    return `${days} day${days === 1 ? '' : 's'} ago`;
+  }
+
+  /** A <time> with the local time shown and the exact UTC instant as its tooltip. */
+  function time_el(iso, cls) {
+    const t = el('time', { class: cls, text: format_time(iso), title: iso || '' });
+    if (iso) t.dateTime = iso;
+    return t;
+  }
+
+  /** "Chrome 126 on Windows"-style summary of a User-Agent, or '' when not recognised. */
+  function summarize_agent(ua) {
+    if (!ua) return '';
+    const browsers = [
+      [/Edg\/(\d+)/, 'Edge'],
+      [/OPR\/(\d+)/, 'Opera'],
+      [/Firefox\/(\d+)/, 'Firefox'],
+      [/Chromium\/(\d+)/, 'Chromium'],
+      [/HeadlessChrome\/(\d+)/, 'Headless Chrome'],
+      [/CriOS\/(\d+)/, 'Chrome'],
+      [/Chrome\/(\d+)/, 'Chrome'],
+      [/Version\/(\d+)[\d.]* .*Safari\//, 'Safari'],
+      [/^curl\/([\d.]+)/, 'curl'],
+    ];
+    const systems = [
+      [/Android/, 'Android'],
+      [/iPhone|iPad|iPod/, 'iOS'],
+      [/Windows/, 'Windows'],
+      [/Mac OS X|Macintosh/, 'macOS'],
+      [/CrOS/, 'ChromeOS'],
+      [/Linux/, 'Linux'],
+    ];
+    let name = '';
+    for (const [re, label] of browsers) {
+      const m = ua.match(re);
+      if (m) { name = `${label} ${m[1]}`; break; }
+    }
+    let os = '';
+    for (const [re, label] of systems) {
+      if (re.test(ua)) { os = label; break; }
+    }
+    if (!name) return '';
+    return os ? `${name} on ${os}` : name;
+  }
+
+  /** The browser column: a readable summary over the raw User-Agent. */
+  function agent_el(ua) {
+    const summary = summarize_agent(ua);
+    const wrap = el('div', { class: 'agent' });
+    if (summary) wrap.append(el('span', { class: 'agent-summary', text: summary }));
+    wrap.append(el('span', {
+      class: summary ? 'agent-raw mono' : 'agent-raw agent-only mono',
+      text: ua || 'unknown',
+      title: ua || '',
+    }));
+    return wrap;
+  }
+
+  /** A date input's value (local calendar day) as the ISO instant of its local midnight. */
+  function day_start_iso(value, days_after) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || '');
+    if (!m) return '';
+    const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + (days_after || 0));
+    return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+  }
+
+  function query_string(params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) {
+      if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+    }
+    const s = q.toString();
+    return s ? `?${s}` : '';
+  }
+
+  // -- talking to the server ------------------------------------------------------
+
+  /** fetch + JSON; resolves to {ok, status, body}; a network failure is status 0. */
+  async function api(method, path, payload) {
+    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: {} };
+    if (payload !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(payload);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      return { ok: false, status: 0, body: null };
+    }
+    let body = null;
+    if (res.status !== 204) {
+      try { body = await res.json(); } catch (e) { body = null; }
+    }
+    const r = { ok: res.ok, status: res.status, body };
+    if (res.status === 401 && path !== '/api/me') show_signed_out();
+    if (res.status === 403 && body && body.error === 'forbidden') show_forbidden();
+    return r;
+  }
+
+  /** Human text for a failed request. */
+  function error_text(r, what) {
+    const prefix = what ? `${what}: ` : '';
+    if (r.status === 0) return `${prefix}cannot reach the server. Check your connection and try again.`;
+    const code = r.body && r.body.error;
+    const message = r.body && r.body.message;
+    switch (code) {
+      case 'username_taken':
+        return `${prefix}that username is already taken.`;
+      case 'invalid_input':
+        return `${prefix}${message || 'the server refused the input'}.`;
+      case 'not_found':
+        return `${prefix}it no longer exists (${message || 'not found'}). The list has been refreshed.`;
+      case 'unauthorized':
+        return `${prefix}your session has ended. Sign in again.`;
+      case 'forbidden':
+        return `${prefix}your account is no longer an administrator.`;
+      case 'unavailable':
+        return `${prefix}the database is busy. Try again in a moment.`;
+      case 'rate_limited':
+        return `${prefix}too many requests. Wait a moment and try again.`;
+      default:
+        if (message) return `${prefix}${message} (${code || `HTTP ${r.status}`}).`;
+        if (r.status >= 500) return `${prefix}the server had a problem (HTTP ${r.status}). Try again in a moment.`;
+        return `${prefix}unexpected answer from the server (HTTP ${r.status}).`;
+    }
+  }
+
+  function show_error(id, text) {
+    $(id).textContent = text || '';
+    $(id).hidden = !text;
+  }
+
+  function flash(text) {
+    const f = $('admin-flash');
+    f.textContent = text;
+    f.hidden = !text;
+    clearTimeout(state.flash_timer);
+    if (text) state.flash_timer = setTimeout(() => { f.hidden = true; }, 8000);
+  }
+
+  /** Asks with the page's dialog; resolves true when confirmed. */
+  function confirm_action(title, text, ok_label, tone) {
+    const dialog = $('confirm-dialog');
+    $('confirm-title').textContent = title;
+    $('confirm-text').textContent = text;
+    $('confirm-ok').textContent = ok_label;
+    $('confirm-ok').className = tone === 'danger' ? 'button button-danger' : 'button button-primary';
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+      dialog.showModal();
+      $('confirm-cancel').focus();
+    });
+  }
+
+  // -- page states -------------------------------------------------------------------
+
+  function show_only(id) {
+    for (const other of ['admin-loading', 'forbidden-notice', 'signed-out-notice', 'admin-content']) {
+      $(other).hidden = other !== id;
+    }
+  }
+
+  function show_forbidden() {
+    document.body.dataset.state = 'forbidden';
+    $('forbidden-user').textContent = state.me ? state.me.username : 'this account';
+    // Nothing admin-only stays on the page.
+    for (const id of ['sessions-table', 'audit-table', 'users-table']) {
+      $(id).tBodies[0].replaceChildren();
+    }
+    $('user-suggestions').replaceChildren();
+    show_only('forbidden-notice');
+    document.title = 'Administrators only — solod';
+  }
+
+  function show_signed_out() {
+    document.body.dataset.state = 'signed-out';
+    show_only('signed-out-notice');
+    $('logout').textContent = 'Sign in';
+  }
+
+  // -- tabs ---------------------------------------------------------------------------
+
+  function select_panel(name, focus) {
+    if (!['sessions', 'audit', 'users'].includes(name)) name = 'sessions';
+    state.panel = name;
+    for (const tab of document.querySelectorAll('.admin-tabs .tab')) {
+      const on = tab.dataset.panel === name;
+      tab.classList.toggle('active', on);
+      tab.setAttribute('aria-selected', String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $(`panel-${tab.dataset.panel}`).hidden = !on;
+      if (on && focus) tab.focus();
+    }
+    if (window.location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+    if (name === 'audit' && !state.audit.loaded) load_audit();
+  }
+
+  function on_tab_key(ev) {
+    const tabs = Array.from(document.querySelectorAll('.admin-tabs .tab'));
+    const i = tabs.indexOf(ev.currentTarget);
+    let j = -1;
+    if (ev.key === 'ArrowRight') j = (i + 1) % tabs.length;
+    if (ev.key === 'ArrowLeft') j = (i + tabs.length - 1) % tabs.length;
+    if (j >= 0) {
+      ev.preventDefault();
+      select_panel(tabs[j].dataset.panel, true);
+    }
+  }
+
+  // -- live sessions -------------------------------------------------------------------
+
+  async function load_sessions() {
+    const s = state.sessions;
+    const button = $('sessions-refresh');
+    button.disabled = true;
+    const r = await api('GET', `/api/admin/sessions${query_string({ active: 'true', limit: SESSIONS_PAGE, cursor: s.cursor })}`);
+    button.disabled = false;
+    if (!r.ok) {
+      show_error('sessions-error', error_text(r, 'Could not load the sessions'));
+      return;
+    }
+    show_error('sessions-error', '');
+    const list = (r.body && r.body.sessions) || [];
+    s.next = r.body.next_cursor || null;
+    render_sessions(list);
+    $('sessions-updated').textContent = `Updated ${format_clock(new Date())}`;
+  }
+
+  function render_sessions(list) {
+    const s = state.sessions;
+    const rows = list.map(session_row);
+    $('sessions-table').tBodies[0].replaceChildren(...rows);
+    $('sessions-empty').hidden = rows.length > 0;
+    $('sessions-table').classList.toggle('is-empty', rows.length === 0);
+    const paged = s.stack.length > 0 || !!s.next;
+    $('sessions-pager').hidden = !paged;
+    $('sessions-prev').disabled = s.stack.length === 0;
+    $('sessions-next').disabled = !s.next;
+    $('sessions-page').textContent = `Page ${s.stack.length + 1}`;
+    $('sessions-count').textContent = paged ? `${list.length}+` : String(list.length);
+  }
+
+  function session_row(s) {
+    const me = state.me && s.user_id === state.me.id;
+    const user = el('div', { class: 'user-cell' }, [
+      el('span', { class: 'avatar', text: (s.username || '?').charAt(0).toUpperCase(), attrs: { 'aria-hidden': 'true' } }),
+      el('button', {
+        class: 'link-button user-name', text: s.username,
+        title: `Show the audit log of ${s.username}`, attrs: { type: 'button', 'data-action': 'audit-user' },
+      }),
+      me ? el('span', { class: 'tag', text: 'you' }) : null,
+    ]);
+    const since = el('div', { class: 'since' }, [
+      el('span', { class: 'since-ago', text: ago(s.created_at) }),
+      time_el(s.created_at, 'since-at muted'),
+    ]);
+    const conns = Number(s.connections) || 0;
+    const conn = el('span', {
+      class: conns > 0 ? 'conn conn-live' : 'conn',
+      text: String(conns),
+      title: conns > 0 ? `${conns} open WebSocket connection${conns === 1 ? '' : 's'}` : 'No open WebSocket connection (REST only or idle)',
+    });
+    const end = el('button', {
+      class: 'button button-small button-danger-quiet', text: 'End',
+      title: `End the session of ${s.username}`, attrs: { type: 'button', 'data-action': 'end-session' },
+    });
+    const tr = el('tr', { data: { sessionId: s.id, username: s.username, userId: String(s.user_id) } }, [
+      cell('User', [user]),
+      cell('IP address', [el('span', { class: 'mono ip', text: s.ip || 'unknown' })], 'col-ip'),
+      cell('Browser', [agent_el(s.user_agent)], 'col-agent'),
+      cell('Since', [since]),
+      cell('Connections', [conn], 'num'),
+      cell('', [end], 'col-actions'),
+    ]);
+    return tr;
+  }
+
+  async function end_session(tr) {
+    const id = tr.dataset.sessionId;
+    const name = tr.dataset.username;
+    const own = state.me && tr.dataset.userId === String(state.me.id);
+    const ok = await confirm_action(
+      `End the session of ${name}?`,
+      own
+        ? 'This is your own session: this page will be signed out too.'
+        : `${name} is signed out at once on every device and window, and sees that an administrator ended the session.`,
+      'End session', 'danger');
+    if (!ok) return;
+    const button = tr.querySelector('[data-action="end-session"]');
+    button.disabled = true;
+    button.textContent = 'Ending…';
+    const r = await api('DELETE', `/api/admin/sessions/${encodeURIComponent(id)}`);
+    if (r.ok) {
+      flash(`Ended the session of ${name}.`);
+      show_error('sessions-error', '');
+    } else if (r.status !== 401) {
+      show_error('sessions-error', error_text(r, `Could not end the session of ${name}`));
+    }
+    state.audit.loaded = false;
+    await load_sessions();
+  }
+
+  function page_sessions(dir) {
+    const s = state.sessions;
+    if (dir > 0 && s.next) {
+      s.stack.push(s.cursor);
+      s.cursor = s.next;
+    } else if (dir < 0 && s.stack.length) {
+      s.cursor = s.stack.pop();
+    }
+    load_sessions();
+  }
+
+  // -- audit log -------------------------------------------------------------------------
+
+  /** The filters in the form, as API parameters; or an error text. */
+  function read_audit_filters() {
+    const from_day = $('audit-filter-from').value;
+    const to_day = $('audit-filter-to').value;
+    if (from_day && to_day && from_day > to_day) {
+      return { error: '"From" is after "To".' };
+    }
+    return {
+      filters: {
+        user: $('audit-filter-user').value.trim(),
+        ip: $('audit-filter-ip').value.trim(),
+        event: $('audit-filter-event').value,
+        from: day_start_iso(from_day, 0),
+        to: day_start_iso(to_day, 1),   // "to" is exclusive: the day after, at midnight
+      },
+    };
+  }
+
+  function describe_filters(f) {
+    const parts = [];
+    if (f.user) parts.push(`user ${f.user}`);
+    if (f.ip) parts.push(`IP ${f.ip}`);
+    if (f.event) parts.push(EVENT_INFO[f.event] ? EVENT_INFO[f.event].label.toLowerCase() : f.event);
+    const from = $('audit-filter-from').value;
+    const to = $('audit-filter-to').value;
+    if (from && to) parts.push(from === to ? `on ${from}` : `${from} to ${to}`);
+    else if (from) parts.push(`since ${from}`);
+    else if (to) parts.push(`until ${to}`);
+    return parts.length ? `Showing: ${parts.join(' · ')}` : 'Showing all events';
+  }
+
+  function apply_audit_filters() {
+    const read = read_audit_filters();
+    if (read.error) {
+      show_error('audit-error', read.error);
+      return;
+    }
+    const a = state.audit;
+    a.filters = read.filters;
+    a.cursor = '';
+    a.stack = [];
+    $('audit-summary').textContent = describe_filters(a.filters);
+    // The export is exactly the filtered set (no paging).
+    $('audit-csv').href = `/api/admin/audit.csv${query_string(a.filters)}`;
+    load_audit();
+  }
+
+  async function load_audit() {
+    const a = state.audit;
+    a.loaded = true;
+    $('audit-apply').disabled = true;
+    $('audit-prev').disabled = true;
+    $('audit-next').disabled = true;
+    const limit = Number($('audit-limit').value) || 50;
+    $('audit-table').setAttribute('aria-busy', 'true');
+    const r = await api('GET', `/api/admin/audit${query_string({ ...a.filters, limit, cursor: a.cursor })}`);
+    $('audit-table').setAttribute('aria-busy', 'false');
+    $('audit-apply').disabled = false;
+    if (!r.ok) {
+      show_error('audit-error', error_text(r, 'Could not load the audit log'));
+      $('audit-prev').disabled = a.stack.length === 0;
+      return;
+    }
+    show_error('audit-error', '');
+    const events = (r.body && r.body.events) || [];
+    a.next = r.body.next_cursor || null;
+    const rows = events.map(audit_row);
+    $('audit-table').tBodies[0].replaceChildren(...rows);
+    $('audit-table').classList.toggle('is-empty', rows.length === 0);
+    $('audit-empty').hidden = rows.length > 0;
+    $('audit-prev').disabled = a.stack.length === 0;
+    $('audit-next').disabled = !a.next;
+    $('audit-page').textContent = `Page ${a.stack.length + 1}`;
+  }
+
+  function audit_row(e) {
+    const info = EVENT_INFO[e.event] || { label: e.event, tone: 'plain' };
+    let detail = e.detail || '';
+    if (e.event === 'login_failure' && FAILURE_TEXT[detail]) detail = FAILURE_TEXT[detail];
+    const session = e.session_id
+      ? el('span', { class: 'mono session-id', text: e.session_id.slice(0, 8), title: e.session_id })
+      : el('span', { class: 'muted', text: '—' });
+    const user = e.username
+      ? el('button', {
+        class: 'link-button', text: e.username, title: `Only events of ${e.username}`,
+        attrs: { type: 'button', 'data-action': 'audit-user' },
+      })
+      : el('span', { class: 'muted', text: '—' });
+    return el('tr', { data: { event: e.event, auditId: String(e.id), username: e.username || '' } }, [
+      cell('Time', [time_el(e.at, 'nowrap')]),
+      cell('Event', [el('span', { class: `event event-${info.tone}`, text: info.label, title: e.event })]),
+      cell('User', [user]),
+      cell('IP address', [el('span', { class: 'mono ip', text: e.ip || '—' })], 'col-ip'),
+      cell('Browser', [agent_el(e.user_agent)], 'col-agent'),
+      cell('Session', [session]),
+      cell('Detail', [el('span', { class: 'detail', text: detail || '—', title: e.detail || '' })], 'col-detail'),
+    ]);
+  }
+
+  function page_audit(dir) {
+    const a = state.audit;
+    if (dir > 0 && a.next) {
+      a.stack.push(a.cursor);
+      a.cursor = a.next;
+    } else if (dir < 0 && a.stack.length) {
+      a.cursor = a.stack.pop();
+    } else {
+      return;
+    }
+    load_audit();
+  }
+
+  function reset_audit_filters() {
+    $('audit-filters').reset();
+    show_error('audit-error', '');
+    apply_audit_filters();
+  }
+
+  /** Opens the audit log showing only the events of `username`. */
+  function audit_of(username) {
+    $('audit-filters').reset();
+    $('audit-filter-user').value = username;
+    select_panel('audit');
+    apply_audit_filters();
+  }
+
+  // -- users -----------------------------------------------------------------------------
+
+  async function load_users() {
+    const u = state.users;
+    const r = await api('GET', `/api/admin/users${query_string({ q: u.q, limit: USERS_PAGE, offset: u.offset })}`);
+    if (!r.ok) {
+      show_error('users-error', error_text(r, 'Could not load the users'));
+      return null;
+    }
+    show_error('users-error', '');
+    const users = (r.body && r.body.users) || [];
+    u.total = Number(r.body.total) || 0;
+    if (users.length === 0 && u.offset > 0 && u.total > 0) {
+      // The page emptied under us (fewer matches now): go to the last one.
+      u.offset = Math.floor((u.total - 1) / USERS_PAGE) * USERS_PAGE;
+      return load_users();
+    }
+    const rows = users.map(user_row);
+    $('users-table').tBodies[0].replaceChildren(...rows);
+    $('users-table').classList.toggle('is-empty', rows.length === 0);
+    $('users-empty').hidden = rows.length > 0;
+    const first = users.length ? u.offset + 1 : 0;
+    $('users-range').textContent = users.length
+      ? `${first}–${u.offset + users.length} of ${u.total}`
+      : `0 of ${u.total}`;
+    $('users-prev').disabled = u.offset === 0;
+    $('users-next').disabled = u.offset + users.length >= u.total;
+    if (!u.q) {
+      $('users-count').textContent = String(u.total);
+      const options = users.map((x) => el('option', { attrs: { value: x.username } }));
+      if (u.offset === 0) $('user-suggestions').replaceChildren(...options);
+    }
+    return users;
+  }
+
+  function user_row(u) {
+    const me = state.me && u.id === state.me.id;
+    const name = el('div', { class: 'user-cell' }, [
+      el('span', { class: 'avatar avatar-plain', text: u.username.charAt(0).toUpperCase(), attrs: { 'aria-hidden': 'true' } }),
+      el('div', { class: 'user-names' }, [
+        el('span', { class: 'user-name', text: u.username }),
+        u.full_name ? el('span', { class: 'user-full muted small', text: u.full_name }) : null,
+      ]),
+      me ? el('span', { class: 'tag', text: 'you' }) : null,
+    ]);
+    const role = el('span', { class: u.is_admin ? 'pill pill-admin' : 'pill', text: u.is_admin ? 'Admin' : 'User' });
+    const status = el('span', {
+      class: u.is_active ? 'pill pill-ok' : 'pill pill-bad', text: u.is_active ? 'Active' : 'Disabled',
+    });
+    const last = u.last_login
+      ? el('div', { class: 'since' }, [el('span', { class: 'since-ago', text: ago(u.last_login) }), time_el(u.last_login, 'since-at muted')])
+      : el('span', { class: 'muted', text: 'never' });
+    const toggle_active = el('button', {
+      class: u.is_active ? 'button button-small button-danger-quiet' : 'button button-small',
+      text: u.is_active ? 'Disable' : 'Enable',
+      attrs: { type: 'button', 'data-action': 'toggle-active' },
+    });
+    const toggle_admin = el('button', {
+      class: 'button button-small',
+      text: u.is_admin ? 'Revoke admin' : 'Make admin',
+      attrs: { type: 'button', 'data-action': 'toggle-admin' },
+    });
+    if (me) {
+      // No locking yourself out from here; another admin or the CLI can.
+      toggle_active.disabled = true;
+      toggle_admin.disabled = true;
+      toggle_active.title = toggle_admin.title = 'This is your own account';
+    }
+    const tr = el('tr', {
+      class: state.users.highlight === u.id ? 'is-new' : '',
+      data: {
+        userId: String(u.id), username: u.username,
+        active: String(!!u.is_active), admin: String(!!u.is_admin),
+      },
+    }, [
+      cell('User', [name]),
+      cell('Email', [u.email ? el('span', { class: 'email', text: u.email }) : el('span', { class: 'muted', text: '—' })]),
+      cell('Role', [role]),
+      cell('Status', [status]),
+      cell('Last sign-in', [last]),
+      cell('', [el('div', { class: 'row-actions' }, [toggle_active, toggle_admin])], 'col-actions'),
+    ]);
+    return tr;
+  }
+
+  async function patch_user(tr, change) {
+    const name = tr.dataset.username;
+    const id = tr.dataset.userId;
+    let question;
+    if (change.is_active === false) {
+      question = [`Disable ${name}?`, `${name} is signed out at once and cannot sign in until enabled again.`, 'Disable', 'danger'];
+    } else if (change.is_admin === true) {
+      question = [`Make ${name} an administrator?`, `${name} will see every session and the audit log, and can manage accounts.`, 'Make admin', 'primary'];
+    } else if (change.is_admin === false) {
+      question = [`Revoke admin rights of ${name}?`, `${name} keeps the account but can no longer open this page.`, 'Revoke admin', 'danger'];
+    }
+    if (question && !(await confirm_action(...question))) return;
+    for (const b of tr.querySelectorAll('button')) b.disabled = true;
+    const r = await api('PATCH', `/api/admin/users/${encodeURIComponent(id)}`, change);
+    if (!r.ok) {
+      if (r.status !== 401 && r.status !== 403) {
+        show_error('users-error', error_text(r, `Could not change ${name}`));
+      }
+      await load_users();
+      return;
+    }
+    show_error('users-error', '');
+    const u = r.body.user;
+    tr.replaceWith(user_row(u));
+    if (change.is_active === false) flash(`${u.username} is disabled; any live session was ended.`);
+    if (change.is_active === true) flash(`${u.username} is enabled again.`);
+    if (change.is_admin === true) flash(`${u.username} is now an administrator.`);
+    if (change.is_admin === false) flash(`${u.username} is no longer an administrator.`);
+    state.audit.loaded = false;
+    if (change.is_active === false) load_sessions();
+  }
+
+  function page_users(dir) {
+    const u = state.users;
+    u.offset = Math.max(0, u.offset + dir * USERS_PAGE);
+    load_users();
+  }
+
+  function on_users_search(ev) {
+    ev.preventDefault();
+    state.users.q = $('users-search').value.trim();
+    state.users.offset = 0;
+    load_users();
+  }
+
+  async function on_create_user(ev) {
+    ev.preventDefault();
+    const username = $('new-username').value.trim();
+    const password = $('new-password').value;
+    const full_name = $('new-full-name').value.trim();
+    const email = $('new-email').value.trim();
+    if (!/^[A-Za-z0-9_.-]{3,32}$/.test(username)) {
+      show_error('user-create-error', 'A username is 3–32 letters, digits, "_", "." or "-".');
+      $('new-username').focus();
+      return;
+    }
+    if (password.length < 8) {
+      show_error('user-create-error', 'The password needs at least 8 characters.');
+      $('new-password').focus();
+      return;
+    }
+    show_error('user-create-error', '');
+    const payload = { username, password, is_admin: $('new-is-admin').checked };
+    if (full_name) payload.full_name = full_name;
+    if (email) payload.email = email;
+    const submit = $('user-create-submit');
+    submit.disabled = true;
+    submit.textContent = 'Creating…';
+    const r = await api('POST', '/api/admin/users', payload);
+    submit.disabled = false;
+    submit.textContent = 'Create user';
+    if (!r.ok) {
+      show_error('user-create-error', error_text(r, 'Not created'));
+      return;
+    }
+    const created = r.body.user;
+    $('user-create-form').reset();
+    flash(`Created ${created.is_admin ? 'administrator' : 'user'} ${created.username}.`);
+    // Users are listed oldest first: the new one is on the last page of the full list.
+    state.users.highlight = created.id;
+    state.users.q = '';
+    $('users-search').value = '';
+    const count = await api('GET', '/api/admin/users?limit=1');
+    const total = count.ok ? Number(count.body.total) || 0 : 0;
+    state.users.offset = total > 0 ? Math.floor((total - 1) / USERS_PAGE) * USERS_PAGE : 0;
+    await load_users();
+    state.audit.loaded = false;
+  }
+
+  // -- sign out ----------------------------------------------------------------------------
+
+  async function on_logout() {
+    if (document.body.dataset.state === 'signed-out') {
+      window.location.assign('/');
+      return;
+    }
+    $('logout').disabled = true;
+    try {
+      await fetch('/api/logout', { method: 'POST', credentials: 'same-origin' });
+    } catch (e) {
+      // Leave anyway.
+    }
+    window.location.assign('/');
+  }
+
+  // -- start -------------------------------------------------------------------------------
+
+  function wire() {
+    $('logout').addEventListener('click', on_logout);
+    for (const tab of document.querySelectorAll('.admin-tabs .tab')) {
+      tab.addEventListener('click', () => select_panel(tab.dataset.panel));
+      tab.addEventListener('keydown', on_tab_key);
+    }
+    window.addEventListener('hashchange', () => select_panel(window.location.hash.slice(1)));
+
+    $('sessions-refresh').addEventListener('click', () => load_sessions());
+    $('sessions-prev').addEventListener('click', () => page_sessions(-1));
+    $('sessions-next').addEventListener('click', () => page_sessions(1));
+    $('sessions-table').addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-action]');
+      if (!button) return;
+      const tr = button.closest('tr');
+      if (button.dataset.action === 'end-session') end_session(tr);
+      if (button.dataset.action === 'audit-user') audit_of(tr.dataset.username);
+    });
+
+    const select = $('audit-filter-event');
+    for (const [name, label] of EVENTS) {
+      select.append(el('option', { text: label, title: name, attrs: { value: name } }));
+    }
+    $('audit-filters').addEventListener('submit', (ev) => { ev.preventDefault(); apply_audit_filters(); });
+    $('audit-reset').addEventListener('click', reset_audit_filters);
+    $('audit-prev').addEventListener('click', () => page_audit(-1));
+    $('audit-next').addEventListener('click', () => page_audit(1));
+    $('audit-limit').addEventListener('change', () => {
+      // A new page size starts again from the newest event.
+      state.audit.cursor = '';
+      state.audit.stack = [];
+      load_audit();
+    });
+    $('audit-table').addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-action="audit-user"]');
+      if (button) audit_of(button.closest('tr').dataset.username);
+    });
+
+    $('users-search-form').addEventListener('submit', on_users_search);
+    $('users-prev').addEventListener('click', () => page_users(-1));
+    $('users-next').addEventListener('click', () => page_users(1));
+    $('users-table').addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-action]');
+      if (!button) return;
+      const tr = button.closest('tr');
+      if (button.dataset.action === 'toggle-active') patch_user(tr, { is_active: tr.dataset.active !== 'true' });
+      if (button.dataset.action === 'toggle-admin') patch_user(tr, { is_admin: tr.dataset.admin !== 'true' });
+    });
+    $('user-create-form').addEventListener('submit', on_create_user);
+  }
+
+  async function boot() {
+    let r;
+    try {
+      const res = await fetch('/api/me', { credentials: 'same-origin', cache: 'no-store' });
+      let body = null;
+      try { body = await res.json(); } catch (e) { body = null; }
+      r = { status: res.status, body };
+    } catch (e) {
+      r = { status: 0, body: null };
+    }
+    if (r.status === 401) {
+      window.location.replace('/');
+      return;
+    }
+    if (r.status !== 200 || !r.body || !r.body.user) {
+      $('admin-loading').textContent = r.status === 0
+        ? 'Cannot reach the server. Reload the page to try again.'
+        : `The server answered HTTP ${r.status}. Reload the page to try again.`;
+      $('admin-loading').classList.add('form-error');
+      return;
+    }
+    state.me = r.body.user;
+    $('me-name').textContent = state.me.username;
+    if (!state.me.is_admin) {
+      show_forbidden();
+      return;
+    }
+    document.body.dataset.state = 'ready';
+    show_only('admin-content');
+    apply_audit_filters_quietly();
+    select_panel(window.location.hash.slice(1) || 'sessions');
+    await Promise.all([load_sessions(), load_users()]);
+  }
+
+  /** Sets the applied filters (empty) and the CSV link without loading yet. */
+  function apply_audit_filters_quietly() {
+    const read = read_audit_filters();
+    state.audit.filters = read.filters || {};
+    $('audit-summary').textContent = describe_filters(state.audit.filters);
+    $('audit-csv').href = `/api/admin/audit.csv${query_string(state.audit.filters)}`;
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    wire();
+    boot();
+  });
+})();
