@@ -184,8 +184,8 @@ void on_live_message(connection_self* self, const std::string& type, const json&
       send_error(self, "bad_request", "subscribe needs topic \"presence\"");
       return;
     }
-    // "subscribed" is queued before any update the subscription brings.
-    send_json(self, json{{"type", "subscribed"}, {"topic", "presence"}});
+    // The presence actor confirms with "subscribed" when the subscription is
+    // in force, so no change after the confirmation can be missed.
     self->send(st.ctx->presence, subscribe_atom::value, st.info.id, st.sink);
   } else if (type == "message") {
     auto text = msg.find("text");

@@ -95,6 +95,11 @@ caf::behavior presence_actor(presence_self* self, metrics* stats) {
       }
     },
     [=](subscribe_atom, const std::string& conn_id, std::shared_ptr<ws_sink>& sink) {
+      // Changes held for the current subscribers happened before this one
+      // subscribed: deliver them first, then confirm. From "subscribed" on,
+      // the subscriber gets every change, in order, through the same sink.
+      flush(self);
+      sink->send(make_ws_text(R"({"type":"subscribed","topic":"presence"})"));
       self->state.subscribers[conn_id] = std::move(sink);
     },
     [=](flush_atom) { flush(self); },

@@ -17,7 +17,8 @@ struct metrics;
 /// Messages:
 /// - `(join_atom, user_id, username, connection_id, std::shared_ptr<ws_sink>)`
 /// - `(leave_atom, user_id, connection_id)`
-/// - `(subscribe_atom, connection_id, std::shared_ptr<ws_sink>)`
+/// - `(subscribe_atom, connection_id, std::shared_ptr<ws_sink>)`: sends
+///   `subscribed` through the sink once in force; every later change follows
 /// - `(online_atom)` -> `std::vector<std::string>` usernames, sorted
 /// - `(deliver_atom, to_username, ws_text)` -> `bool` (false: `to` not online);
 ///   an empty `to` broadcasts to every connection

@@ -198,11 +198,19 @@ int run_server(const config& cfg, const environment& env) {
   spdlog::info("signal {}: shutting down", sig);
   accept->stop();
 
-  // Every WebSocket hears 1001 (going away); give the close frames a moment.
+  // Every WebSocket hears 1001 (going away); give the close handshakes a
+  // moment, then drop the peers that did not answer, so that every
+  // connection actor hears its stream is gone and ends.
+  auto wait_for_websockets = [&websockets](std::chrono::milliseconds max) {
+    for (auto waited = std::chrono::milliseconds{0}; waited < max && websockets.size() > 0;
+         waited += std::chrono::milliseconds{10}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  };
   websockets.close_all(1001, "server shutting down");
-  for (int i = 0; i < 100 && websockets.size() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_websockets(std::chrono::milliseconds{1000});
+  websockets.abort_all();
+  wait_for_websockets(std::chrono::milliseconds{1000});
 
   // Commit what the audit actor holds before anything else goes away.
   {
@@ -226,7 +234,12 @@ int run_server(const config& cfg, const environment& env) {
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
-  system.await_all_actors_done();
+  if (websockets.size() == 0) {
+    system.await_all_actors_done();
+  } else {
+    // A stream that would not die must not keep the process: exit anyway.
+    spdlog::warn("{} WebSockets still open at exit", websockets.size());
+  }
   hashing.stop();
   db.stop();
   spdlog::info("stopped");

@@ -326,14 +326,18 @@ void admin_router::create_user(const http_request& req, const user_record& admin
   }
 }
 
-void admin_router::end_user_session(std::int64_t user_id, const http_request& req) const {
+void admin_router::end_user_session(std::int64_t user_id, const http_request& req,
+                                    std::function<void()> then) const {
   auto live = deps_.registry->find(user_id);
   if (!live) {
+    then();
     return;
   }
   end_request end{user_id, live->id, end_reason::admin, req.client_ip,
                   req.header("User-Agent").substr(0, 512)};
-  caf::anon_send(deps_.directory, end_atom::value, std::move(end), end_reply{});
+  // Answer only once the session is over: the caller may test the old token next.
+  caf::anon_send(deps_.directory, end_atom::value, std::move(end),
+                 end_reply{[then = std::move(then)](bool) { then(); }});
 }
 
 void admin_router::patch_user(const http_request& req, const user_record& admin, std::int64_t id,
@@ -399,11 +403,15 @@ void admin_router::patch_user(const http_request& req, const user_record& admin,
         audit_action(req, admin,
                      "update user " + target->username + " (id " + std::to_string(id) + "):" +
                        (changes.empty() ? " nothing" : changes));
+        auto answer = [respond, body = dump(json{{"user", user_json(*users.find_by_id(id))}})] {
+          respond(json_response(200, body));
+        };
         // Disabling an account or changing its password ends its live session.
         if ((is_active && !*is_active) || had_password) {
-          end_user_session(id, req);
+          end_user_session(id, req, answer);
+        } else {
+          answer();
         }
-        respond(json_response(200, dump(json{{"user", user_json(*users.find_by_id(id))}})));
       },
       [fail](const std::string&) { fail(unavailable()); });
     if (!queued) {

@@ -5,6 +5,7 @@
 #include "net/http_message.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace soci {
@@ -39,7 +40,8 @@ private:
   void list_audit(soci::session& sql, const http_request& req, responder respond) const;
   void export_audit_csv(const http_request& req, const user_record& admin,
                         responder respond) const;
-  void end_user_session(std::int64_t user_id, const http_request& req) const;
+  void end_user_session(std::int64_t user_id, const http_request& req,
+                        std::function<void()> then) const;
   void audit_action(const http_request& req, const user_record& admin, const std::string& what,
                     bool allowed = true) const;
 

@@ -25,6 +25,9 @@ public:
 
   /// Sends what is queued, then a close frame with `code`; later sends are dropped.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+
+  /// Drops the TCP connection at once (a peer that ignored our close frame).
+  virtual void abort() = 0;
 };
 
 /// Builds a ws_text from a string.

@@ -19,18 +19,26 @@ std::size_t ws_tracker::size() const {
   return sinks_.size();
 }
 
-void ws_tracker::close_all(std::uint16_t code, const std::string& reason) {
+std::vector<std::shared_ptr<ws_sink>> ws_tracker::snapshot() const {
   std::vector<std::shared_ptr<ws_sink>> open;
-  {
-    std::lock_guard<std::mutex> guard(mtx_);
-    for (auto& [raw, weak] : sinks_) {
-      if (auto s = weak.lock()) {
-        open.push_back(std::move(s));
-      }
+  std::lock_guard<std::mutex> guard(mtx_);
+  for (auto& [raw, weak] : sinks_) {
+    if (auto s = weak.lock()) {
+      open.push_back(std::move(s));
     }
   }
-  for (auto& s : open) {
+  return open;
+}
+
+void ws_tracker::close_all(std::uint16_t code, const std::string& reason) {
+  for (auto& s : snapshot()) {
     s->close(code, reason);
+  }
+}
+
+void ws_tracker::abort_all() {
+  for (auto& s : snapshot()) {
+    s->abort();
   }
 }
 

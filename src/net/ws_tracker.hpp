@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace solod {
 
@@ -19,8 +20,12 @@ public:
   std::size_t size() const;
   /// Asks every open WebSocket to close with `code` (e.g. 1001 at shutdown).
   void close_all(std::uint16_t code, const std::string& reason);
+  /// Drops every WebSocket's TCP connection (peers that ignored the close).
+  void abort_all();
 
 private:
+  std::vector<std::shared_ptr<ws_sink>> snapshot() const;
+
   mutable std::mutex mtx_;
   std::unordered_map<const ws_sink*, std::weak_ptr<ws_sink>> sinks_;
 };

@@ -119,7 +119,7 @@ void login_log_repository::for_each(const audit_filter& filter,
   std::deque<std::string> values;
   soci::statement st(sql_);
   add_filter(st, query, filter, values);
-  query += " ORDER BY id";
+  query += " ORDER BY timestamp, id";
   audit_row r;
   r.bind(st);
   st.alloc();

@@ -33,7 +33,8 @@ public:
   /// transaction, so a batch commits or fails as a whole.
   void insert_batch(const std::vector<audit_event>& events);
 
-  /// Calls `visit` for each matching row, oldest first, without holding them all in memory.
+  /// Calls `visit` for each matching row, oldest first (timestamp, then id),
+  /// without holding them all in memory.
   void for_each(const audit_filter& filter, const std::function<void(const audit_event&)>& visit);
 
   /// Up to `limit` matching rows, newest first (timestamp, then id), after `after`.

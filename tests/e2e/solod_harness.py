@@ -898,6 +898,35 @@ def parse_metrics_text(text: str) -> dict[tuple[str, tuple], float]:
     return out
 
 
+# -- presence -----------------------------------------------------------------------------------
+
+def subscribe_presence(client: WsClient, timeout: float = 10.0) -> list[dict]:
+    """Subscribes `client` to presence and returns once the subscription is surely in force.
+
+    solod answers `subscribed` before its presence actor has taken the
+    subscription in, so a change right after it can be lost (see
+    test_websocket.PresenceRaceTest).  This therefore also asks for `online`:
+    the presence actor answers that after the subscribe sent from the same
+    connection.  Returns the presence updates that arrived before that answer
+    (changes from before the subscription, e.g. the subscriber's own coming
+    online); raises AssertionError on anything else.
+    """
+    client.send_json({"type": "subscribe", "topic": "presence"})
+    first = client.recv_json(timeout=timeout)
+    if first != {"type": "subscribed", "topic": "presence"}:
+        raise AssertionError(f"expected subscribed, got {first!r}")
+    client.send_json({"type": "online"})
+    early = []
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = client.recv_json(timeout=max(0.05, deadline - time.monotonic()))
+        if msg.get("type") == "online":
+            return early
+        if msg.get("type") != "presence":
+            raise AssertionError(f"expected presence or online, got {msg!r}")
+        early.append(msg)
+
+
 # -- many WebSockets at once --------------------------------------------------------------------
 
 def raise_nofile_limit(wanted: int) -> int:
@@ -913,8 +942,8 @@ def raise_nofile_limit(wanted: int) -> int:
 @dataclass
 class WsEvent:
     """What one multiplexed connection received: `kind` "text" (data = parsed JSON or the raw
-    text), "close" (data = close code or None) or "eof" (the TCP connection ended without one);
-    `at` is time.monotonic() when it was read."""
+    text), "binary" (bytes), "close" (data = close code or None) or "eof" (the TCP connection
+    ended without a close frame); `at` is time.monotonic() when it was read."""
     at: float
     kind: str
     data: Any
@@ -1090,3 +1119,107 @@ class WsMux:
                         self._record(key, WsEvent(now, "text", value))
                     else:
                         self._record(key, WsEvent(now, "binary", data))
+
+
+# -- admin API and audit log helpers (test_admin_*.py, test_retention.py) ---------------------
+
+ADMIN_PASSWORD = "admin-password-1"
+
+
+def iso_at(when: datetime) -> str:
+    """`when` (aware, or naive meaning UTC) in the SPEC's format, 2026-11-22T09:10:00.123Z."""
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def add_admin(server: Solod, prefix: str = "admin",
+              password: str = ADMIN_PASSWORD) -> tuple[str, str]:
+    """Creates an admin with `solod user add NAME --admin --password-stdin` (the way the
+    first admin is made); works with the server running or stopped. Returns (name, password)."""
+    name = unique_name(prefix)
+    cp = server.cli("user", "add", name, "--admin", "--password-stdin", stdin=password + "\n")
+    if cp.returncode != 0:
+        raise AssertionError(f"solod user add {name} --admin: exit {cp.returncode}\n"
+                             f"{cp.stdout}{cp.stderr}")
+    return name, password
+
+
+def add_admin_token(server: Solod, prefix: str = "admin",
+                    headers: dict | None = None) -> tuple[str, str]:
+    """A fresh admin, logged in; returns (name, token)."""
+    name, password = add_admin(server, prefix)
+    return name, server.login_ok(name, password, headers=headers)["token"]
+
+
+def with_query(path: str, **params: Any) -> str:
+    """`path?k=v&...` URL-encoded; parameters that are None are left out."""
+    from urllib.parse import urlencode
+    pairs = {k: v for k, v in params.items() if v is not None}
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def walk_pages(server: Solod, path: str, key: str, token: str, max_pages: int = 5000,
+               between: Callable[[], Any] | None = None, cursor: str | None = None,
+               **params: Any) -> list[list[dict]]:
+    """Follows `next_cursor` of a listing (`key` is "events" or "sessions") from the first
+    page (or from `cursor`) until it is null; returns the pages. `between()` runs after
+    each page. Raises AssertionError on an answer other than 200 or after `max_pages` pages."""
+    pages: list[list[dict]] = []
+    for _ in range(max_pages):
+        r = server.get(with_query(path, cursor=cursor, **params), token=token)
+        if r.status != 200 or not isinstance(r.json, dict) or key not in r.json:
+            raise AssertionError(f"GET {path} page {len(pages) + 1}: {r!r}")
+        pages.append(r.json[key])
+        if between is not None:
+            between()
+        cursor = r.json.get("next_cursor")
+        if cursor is None:
+            return pages
+        if not isinstance(cursor, str) or not cursor:
+            raise AssertionError(f"next_cursor is {cursor!r}")
+    raise AssertionError(f"GET {path}: still a next_cursor after {max_pages} pages")
+
+
+AUDIT_COLUMNS = ("timestamp", "event_type", "user_id", "username", "session_id", "ip_address",
+                 "user_agent", "status", "error_message", "legal_basis")
+
+
+def insert_audit_rows(db_path: str, rows: Iterable[dict]) -> list[int]:
+    """Writes login_logs rows straight into the SQLite database (server running or not);
+    missing columns default to status 'success', legal_basis 'legal_obligation', '' or NULL.
+    Returns the new ids in order."""
+    defaults = {"event_type": "login_success", "user_id": None, "username": "",
+                "session_id": None, "ip_address": "", "user_agent": "", "status": "success",
+                "error_message": "", "legal_basis": "legal_obligation"}
+    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        ids = []
+        for row in rows:
+            values = {**defaults, **row}
+            cur = conn.execute(
+                f"INSERT INTO login_logs ({', '.join(AUDIT_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in AUDIT_COLUMNS)})",
+                [values[c] for c in AUDIT_COLUMNS])
+            ids.append(cur.lastrowid)
+        conn.execute("COMMIT")
+        return ids
+    finally:
+        conn.close()
+
+
+def spec_csv_field(value: Any) -> str:
+    """One CSV field as SPEC §3 wants it: None -> empty; a leading = + - @ TAB or CR gets a
+    `'` in front; then RFC 4180 quoting when it holds a comma, quote, CR or LF."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def spec_csv_row(values: Iterable[Any]) -> str:
+    """One CSV record: spec_csv_field()s joined by commas, ended by CRLF."""
+    return ",".join(spec_csv_field(v) for v in values) + "\r\n"
