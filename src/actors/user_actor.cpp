@@ -159,6 +159,25 @@ void on_ended(user_self* self, audit_event ev, end_reply reply) {
   schedule_retire(self);
 }
 
+/// Makes `s` the live session: the registry first (put() replaces the old
+/// entry atomically, so from here on only this session's token works), then
+/// the expiry and idle timers.
+void make_live(user_self* self, const session_record& s, time_point last_seen) {
+  auto& st = self->state;
+  live_session live;
+  live.id = s.id;
+  live.user_id = s.user_id;
+  live.username = s.username;
+  live.created_at = s.login_ts;
+  live.expires_at = s.expires_at;
+  live.ip = s.ip_address;
+  live.user_agent = s.user_agent;
+  live.last_seen_ms->store(to_unix_ms(last_seen));
+  st.ctx->registry->put(live);
+  st.live = std::move(live);
+  arm_timers(self);
+}
+
 /// The database has recorded the new session: make it live and answer.
 void on_started(user_self* self, const session_record& s, const std::string& old_id,
                 login_reply reply) {
@@ -186,19 +205,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
     spdlog::debug("user {}: database ended session {} unknown to memory", st.user_id,
                   old_id.substr(0, 8));
   }
-  live_session fresh;
-  fresh.id = s.id;
-  fresh.user_id = s.user_id;
-  fresh.username = s.username;
-  fresh.created_at = s.login_ts;
-  fresh.expires_at = s.expires_at;
-  fresh.ip = s.ip_address;
-  fresh.user_agent = s.user_agent;
-  fresh.last_seen_ms->store(to_unix_ms(s.login_ts));
-  // put() replaces the old entry atomically: from here on only the new token works.
-  ctx->registry->put(fresh);
-  st.live = fresh;
-  arm_timers(self);
+  make_live(self, s, s.login_ts);
 
   audit_event ev{.timestamp = s.login_ts,
                  .event_type = "login_success",
@@ -355,18 +362,7 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
     [=](restore_atom, session_record& s) {
       auto& st = self->state;
       st.received++;
-      live_session restored;
-      restored.id = s.id;
-      restored.user_id = s.user_id;
-      restored.username = s.username;
-      restored.created_at = s.login_ts;
-      restored.expires_at = s.expires_at;
-      restored.ip = s.ip_address;
-      restored.user_agent = s.user_agent;
-      restored.last_seen_ms->store(to_unix_ms(s.last_seen));
-      st.ctx->registry->put(restored);
-      st.live = restored;
-      arm_timers(self);
+      make_live(self, s, s.last_seen);
     },
     // -- from the database pool -------------------------------------------------
     [=](started_atom, session_record& s, std::string& old_id, login_reply& reply) {

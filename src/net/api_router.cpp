@@ -179,11 +179,19 @@ void api_router::handle(http_request req, responder respond) const {
   respond(error_response(404, "not_found", "no such path"));
 }
 
-void api_router::do_register(const http_request& req, responder respond) const {
+namespace {
+
+/// The fields of a register or login body, or the error to answer.
+struct credentials_body {
+  std::string username, password;
+  std::optional<std::string> full_name, email;
+};
+
+std::optional<credentials_body> read_credentials(const http_request& req, responder& respond) {
   auto parsed = parse_object(req);
   if (auto* err = std::get_if<http_response>(&parsed)) {
     respond(std::move(*err));
-    return;
+    return std::nullopt;
   }
   const auto& body = std::get<json>(parsed);
   bool type_error = false;
@@ -193,17 +201,29 @@ void api_router::do_register(const http_request& req, responder respond) const {
   auto email = string_field(body, "email", type_error);
   if (type_error || !username || !password) {
     respond(error_response(400, "invalid_input", "username and password must be strings"));
+    return std::nullopt;
+  }
+  return credentials_body{std::move(*username), std::move(*password), std::move(full_name),
+                          std::move(email)};
+}
+
+} // namespace
+
+void api_router::do_register(const http_request& req, responder respond) const {
+  auto fields = read_credentials(req, respond);
+  if (!fields) {
     return;
   }
+  auto& [username, password, full_name, email] = *fields;
   if (full_name.value_or("").size() > 200 || email.value_or("").size() > 254) {
     respond(error_response(400, "invalid_input", "full_name or email too long"));
     return;
   }
   user_record user;
-  user.username = *username;
+  user.username = username;
   user.full_name = full_name.value_or("");
   user.email = email.value_or("");
-  deps_.logins->register_user(std::move(user), *password, client_of(req),
+  deps_.logins->register_user(std::move(user), password, client_of(req),
                               [respond](register_result r) {
     switch (r.result) {
       case register_result::status::created:
@@ -226,27 +246,20 @@ void api_router::do_register(const http_request& req, responder respond) const {
 }
 
 void api_router::do_login(const http_request& req, responder respond) const {
-  auto parsed = parse_object(req);
-  if (auto* err = std::get_if<http_response>(&parsed)) {
-    respond(std::move(*err));
+  auto fields = read_credentials(req, respond);
+  if (!fields) {
     return;
   }
-  const auto& body = std::get<json>(parsed);
-  bool type_error = false;
-  auto username = string_field(body, "username", type_error);
-  auto password = string_field(body, "password", type_error);
-  if (type_error || !username || !password) {
-    respond(error_response(400, "invalid_input", "username and password must be strings"));
-    return;
-  }
-  if (username->size() > 64 || password->size() > 1024) {
+  const auto& username = fields->username;
+  const auto& password = fields->password;
+  if (username.size() > 64 || password.size() > 1024) {
     // Over the limits no account can match; answer like any wrong credential.
     respond(error_response(401, "invalid_credentials", "invalid username or password"));
     return;
   }
   auto deps = deps_;
   bool secure = req.secure;
-  deps_.logins->login(*username, *password, client_of(req),
+  deps_.logins->login(username, password, client_of(req),
                       [deps, secure, respond](login_result r) {
     switch (r.result) {
       case login_result::status::ok: {
