@@ -196,6 +196,11 @@ void on_live_message(connection_self* self, const std::string& type, const json&
       return;
     }
     std::string target = (to != msg.end() && to->is_string()) ? to->get<std::string>() : "";
+    if (to != msg.end() && to->is_string() && target.empty()) {
+      // Only an absent "to" broadcasts; an empty one is a mistake.
+      send_error(self, "bad_request", "to must name a user (leave it out to send to everyone)");
+      return;
+    }
     auto out = make_ws_text(json{{"type", "message"},
                                  {"from", s.username},
                                  {"text", *text},

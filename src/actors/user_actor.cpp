@@ -354,7 +354,10 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
       auto& st = self->state;
       st.received++;
       if (!st.live || st.live->id != req.session_id) {
-        reply(false);
+        // Already over (a second logout, or one racing a newer login).
+        if (reply) {
+          reply(false);
+        }
         return;
       }
       end_live(self, req.reason, req.ip, req.user_agent, std::move(reply));

@@ -134,6 +134,17 @@ struct connection_world : session_world {
     return c.sink->wait_for_field("pong", "id", id);
   }
 
+  /// Waits until the actor of `c` has ended (a kick, a refusal or a disconnect ends
+  /// it); whatever it sent before, e.g. its leave to presence, is then queued.
+  void await_gone(const ws_client& c) {
+    bool down = false;
+    caf::scoped_actor self{*sys};
+    self->monitor(c.actor);
+    self->receive([&](const caf::down_msg&) { down = true; },
+                  caf::after(std::chrono::seconds{10}) >> [] {});
+    REQUIRE(down);
+  }
+
   /// One request through presence's mailbox: everything sent to it before is handled.
   void presence_round_trip() {
     bool answered = false;

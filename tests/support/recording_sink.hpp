@@ -24,7 +24,8 @@ struct close_record {
   std::string reason;
 };
 
-/// A ws_sink that keeps, in order, everything the actors hand it. Like the real
+/// A ws_sink that keeps, in order, everything the actors hand it, and whether
+/// it was closed or aborted. Like the real
 /// WebSocket session it drops what comes after close() from what the client
 /// would see (texts()), but it counts those late sends, so a test can tell
 /// "sent to a closed connection" from "never sent".
@@ -63,6 +64,14 @@ public:
       if (!closed_) {
         closed_ = close_record{code, std::move(reason)};
       }
+    }
+    cv_.notify_all();
+  }
+
+  void abort() override {
+    {
+      std::lock_guard<std::mutex> guard(mtx_);
+      aborted_ = true;
     }
     cv_.notify_all();
   }
@@ -107,6 +116,12 @@ public:
   int close_calls() const {
     std::lock_guard<std::mutex> guard(mtx_);
     return close_calls_;
+  }
+
+  /// True once abort() was called.
+  bool aborted() const {
+    std::lock_guard<std::mutex> guard(mtx_);
+    return aborted_;
   }
 
   /// Texts handed over after close(): the real session drops them unseen.
@@ -201,6 +216,7 @@ private:
   std::vector<std::string> texts_;
   std::optional<close_record> closed_;
   int close_calls_ = 0;
+  bool aborted_ = false;
   std::size_t after_close_ = 0;
   std::size_t batches_ = 0;
 };
