@@ -1,0 +1,145 @@
+// `solod-bench summary FILE`: the RESULT lines of a run (one JSON object per
+// line, as bench/run.sh collects them) as one markdown table, each solod
+// figure next to its target from issue #4. Peers have no targets: they are
+// there to compare.
+
+#include "options.hpp"
+#include "report.hpp"
+#include "scenarios.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+
+namespace bench {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// One table row: what was measured, the target, and whether it was met.
+struct summary_row {
+  std::string figure;
+  std::string target;
+  bool judged = false; ///< false: no target applies (peers, or a run too small to tell)
+  bool met = false;
+};
+
+double num(const json& j, const std::string& key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0;
+}
+
+double lat(const json& j, const std::string& key, const std::string& p) {
+  return j.contains(key) && j[key].is_object() ? num(j[key], p) : 0;
+}
+
+summary_row describe(const json& r) {
+  const auto scenario = r.value("scenario", "");
+  const bool solod = r.value("proto", "") == "solod";
+  summary_row row;
+  if (scenario == "logins") {
+    row.figure = fmt(num(r, "logins_per_s"), 1) + " logins/s = " + fmt(num(r, "ratio") * 100, 1) + " % of raw " +
+                 fmt(num(r, "raw_hashes_per_s"), 1) + " hashes/s";
+    row.target = ">= 90 % of raw";
+    row.judged = solod;
+    row.met = num(r, "ratio") >= 0.9;
+  } else if (scenario == "connect") {
+    row.figure = fmt(num(r, "connects_per_s")) + " /s (" + fmt(num(r, "ready")) + " of " +
+                 fmt(num(r, "connections")) + ", p99 " + fmt(lat(r, "latency_ms", "p99"), 2) + " ms)";
+    row.target = ">= 10,000 /s";
+    row.judged = solod;
+    row.met = num(r, "connects_per_s") >= 10000;
+  } else if (scenario == "hold") {
+    row.figure = fmt(num(r, "kib_per_connection"), 2) + " KiB/conn (" + fmt(num(r, "ready")) + " held, " +
+                 fmt(num(r, "dropped")) + " dropped)";
+    row.target = "<= 10 KiB at 19,000";
+    row.judged = solod;
+    row.met = num(r, "kib_per_connection") <= 10 && num(r, "ready") >= 19000 && num(r, "dropped") == 0;
+  } else if (scenario == "kick") {
+    row.figure = "p50 " + fmt(lat(r, "latency_ms", "p50"), 3) + " / p99 " + fmt(lat(r, "latency_ms", "p99"), 3) +
+                 " / max " + fmt(lat(r, "latency_ms", "max"), 3) + " ms; " + fmt(num(r, "arrived")) + " of " +
+                 fmt(num(r, "kicks")) + " arrived, " + fmt(num(r, "ready")) + " live";
+    row.target = "p50 <= 1, p99 <= 5 ms, none lost, 19,000 live, >= 1,000 kicks";
+    row.judged = solod;
+    row.met = lat(r, "latency_ms", "p50") <= 1 && lat(r, "latency_ms", "p99") <= 5 && num(r, "lost") == 0 &&
+              num(r, "arrived") == num(r, "kicks") && num(r, "kicks") >= 1000 && num(r, "ready") >= 19000;
+  } else if (scenario == "ping") {
+    row.figure = fmt(num(r, "round_trips_per_s")) + " round trips/s (" + fmt(num(r, "ready")) + " conns, p99 " +
+                 fmt(lat(r, "latency_ms", "p99"), 2) + " ms)";
+    row.target = ">= 100,000 /s";
+    row.judged = solod;
+    row.met = num(r, "round_trips_per_s") >= 100000;
+  } else if (scenario == "presence") {
+    row.figure = fmt(num(r, "deliveries_per_s")) + " deliveries/s; 2N/N time " +
+                 fmt(num(r, "growth_2n_over_n"), 2) + "x; all delivered: " +
+                 (r.value("all_delivered", false) ? "yes" : "no");
+    row.target = ">= 200,000 /s, <= 2.5x, all";
+    row.judged = solod;
+    row.met = num(r, "deliveries_per_s") >= 200000 && num(r, "growth_2n_over_n") <= 2.5 &&
+              r.value("all_delivered", false);
+  } else if (scenario == "audit") {
+    row.figure = fmt(num(r, "events_per_s")) + " events/s";
+    row.target = ">= 200,000 /s";
+    bool met = num(r, "events_per_s") >= 200000;
+    if (r.contains("commit_minus_async_ms")) {
+      row.figure += "; login median commit " + fmt(num(r, "commit_median_ms"), 2) + " vs async " +
+                    fmt(num(r, "async_median_ms"), 2) + " ms (" + (num(r, "commit_minus_async_ms") >= 0 ? "+" : "") +
+                    fmt(num(r, "commit_minus_async_ms"), 2) + ")";
+      row.target += "; commit <= async + 2 ms";
+      met = met && num(r, "commit_minus_async_ms") <= 2;
+    }
+    row.judged = true;
+    row.met = met;
+  } else {
+    row.figure = r.dump().substr(0, 80);
+  }
+  if (!r.value("ok", true)) {
+    row.figure += " (run not ok" + (r.contains("error") ? ": " + r.value("error", "") : std::string()) + ")";
+  }
+  return row;
+}
+
+} // namespace
+
+int run_summary(const arguments& args) {
+  std::string path;
+  bool verdicts = true;
+  for (const auto& a : args) {
+    if (a == "--no-verdict") {
+      verdicts = false;
+    } else if (a == "--help" || a == "-h") {
+      std::cout << "usage: solod-bench summary FILE [--no-verdict]\n"
+                   "  FILE: RESULT JSON lines (bench/results/latest.jsonl); --no-verdict: quick runs\n";
+      return 0;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      throw usage_error("summary: one FILE only");
+    }
+  }
+  if (path.empty()) {
+    throw usage_error("summary: FILE is required");
+  }
+  std::ifstream in(path);
+  if (!in) {
+    throw usage_error("summary: cannot read '" + path + "'");
+  }
+  std::cout << "| scenario | server | tls | result | target | verdict |\n"
+            << "|---|---|---|---|---|---|\n";
+  std::string line;
+  while (std::getline(in, line)) {
+    auto r = json::parse(line, nullptr, false);
+    if (!r.is_object()) {
+      continue;
+    }
+    auto row = describe(r);
+    std::string verdict = !row.judged ? "-" : !verdicts ? "(quick: not judged)" : row.met ? "met" : "MISSED";
+    std::cout << "| " << r.value("scenario", "?") << " | " << r.value("label", "?") << " | "
+              << (r.value("tls", false) ? "yes" : "no") << " | " << row.figure << " | "
+              << (row.judged ? row.target : "-") << " | " << verdict << " |\n";
+  }
+  return 0;
+}
+
+} // namespace bench
