@@ -89,6 +89,9 @@ const std::vector<migration>& all_migrations() {
        "CREATE INDEX login_logs_username_ts ON login_logs (lower(username), timestamp, id)",
        "CREATE INDEX login_logs_ip_ts ON login_logs (ip_address, timestamp, id)",
        "CREATE INDEX login_logs_event_ts ON login_logs (event_type, timestamp, id)",
+       // Every index costs each audit insert; these two served no query.
+       "DROP INDEX login_logs_user",
+       "DROP INDEX login_logs_session",
        "CREATE INDEX sessions_user_login ON sessions (user_id, login_ts)",
        "CREATE INDEX sessions_ip_login ON sessions (ip_address, login_ts)",
      }},
