@@ -140,8 +140,9 @@ std::vector<audit_event> login_log_repository::page(const audit_filter& filter, 
   long long after_id = after ? after->id : 0;
   std::string after_ts = after ? after->timestamp : "";
   if (after) {
-    query += " AND (timestamp < :ats OR (timestamp = :ats2 AND id < :aid))";
-    st.exchange(soci::use(after_ts));
+    // A row value, not "ts < ? OR (ts = ? AND id < ?)": with bound values
+    // SQLite turns the OR into a scan from the newest row, every page.
+    query += " AND (timestamp, id) < (:ats, :aid)";
     st.exchange(soci::use(after_ts));
     st.exchange(soci::use(after_id));
   }

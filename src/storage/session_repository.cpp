@@ -152,9 +152,9 @@ std::vector<session_record> session_repository::page(const session_filter& filte
     bind(" AND s.login_ts < :to", format_iso8601(*filter.to));
   }
   if (after) {
-    bind(" AND (s.login_ts < :ats", after->timestamp);
-    bind(" OR (s.login_ts = :ats2", after->timestamp);
-    bind(" AND s.id < :aid))", after->key);
+    // A row value keeps the index range (see login_log_repository::page).
+    bind(" AND (s.login_ts, s.id) < (:ats", after->timestamp);
+    bind(", :aid)", after->key);
   }
   query += " ORDER BY s.login_ts DESC, s.id DESC LIMIT " + std::to_string(limit);
   st.alloc();
