@@ -4,6 +4,19 @@
 
 namespace solod {
 
+live_session make_live_session(const session_record& s, time_point last_seen) {
+  live_session live;
+  live.id = s.id;
+  live.user_id = s.user_id;
+  live.username = s.username;
+  live.created_at = s.login_ts;
+  live.expires_at = s.expires_at;
+  live.ip = s.ip_address;
+  live.user_agent = s.user_agent;
+  live.last_seen_ms->store(to_unix_ms(last_seen));
+  return live;
+}
+
 void session_registry::put(const live_session& s) {
   auto& sh = shard_for(s.user_id);
   std::lock_guard<std::mutex> guard(sh.mtx);

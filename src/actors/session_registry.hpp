@@ -1,6 +1,7 @@
 #pragma once
 /// @brief The exact in-memory view of every live session, read by network threads.
 
+#include "storage/records.hpp"
 #include "util/clock.hpp"
 
 #include <array>
@@ -29,6 +30,9 @@ struct live_session {
   /// Open WebSocket connections of this session; kept by the user actor.
   std::shared_ptr<std::atomic<int>> connections = std::make_shared<std::atomic<int>>(0);
 };
+
+/// The live_session of a session row, last seen at `last_seen`.
+live_session make_live_session(const session_record& s, time_point last_seen);
 
 /// user id -> live session. Only user actors write it, and they do so before
 /// answering, so a token check here is exact: a superseded or ended session is

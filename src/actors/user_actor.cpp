@@ -164,15 +164,7 @@ void on_ended(user_self* self, audit_event ev, end_reply reply) {
 /// the expiry and idle timers.
 void make_live(user_self* self, const session_record& s, time_point last_seen) {
   auto& st = self->state;
-  live_session live;
-  live.id = s.id;
-  live.user_id = s.user_id;
-  live.username = s.username;
-  live.created_at = s.login_ts;
-  live.expires_at = s.expires_at;
-  live.ip = s.ip_address;
-  live.user_agent = s.user_agent;
-  live.last_seen_ms->store(to_unix_ms(last_seen));
+  auto live = make_live_session(s, last_seen);
   st.ctx->registry->put(live);
   st.live = std::move(live);
   arm_timers(self);

@@ -119,6 +119,10 @@ int run_server(const config& cfg, const environment& env) {
   uctx.stats = &stats;
   auto directory = spawn_session_directory(system, &uctx);
   for (auto& s : live) {
+    // The registry first, here, so that a restored token is accepted from the
+    // first request on; the user actor then adopts the session (timers) before
+    // any connection can attach (the directory gets the restores first).
+    registry.put(make_live_session(s, s.last_seen));
     caf::anon_send(directory, restore_atom::value, std::move(s));
   }
   spdlog::info("restored {} live sessions", live.size());
