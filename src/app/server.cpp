@@ -16,6 +16,7 @@
 #include "auth/login_service.hpp"
 #include "auth/password_hasher.hpp"
 #include "net/api_router.hpp"
+#include "net/io_pool.hpp"
 #include "net/listener.hpp"
 #include "net/net_context.hpp"
 #include "net/static_files.hpp"
@@ -99,6 +100,12 @@ int run_server(const config& cfg, const environment& env) {
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", cores);
   caf_cfg.set("logger.verbosity", caf::atom("quiet"));
+  // After each job an idle CAF worker polls its queue 500 times with 50 us
+  // sleeps (~25 ms) before it waits on a condition variable. At login rates
+  // those wake-ups took ~14 % of the CPU from the hashing threads (logins
+  // were 78 % of the raw Argon2id rate; without the polling 92 %), and ping
+  // and connect rates were no worse without it (bench/RESULTS.md).
+  caf_cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   caf::actor_system system{caf_cfg};
   system.await_actors_before_shutdown(false);
 
@@ -169,8 +176,8 @@ int run_server(const config& cfg, const environment& env) {
   }
 
   const auto io_threads = cfg.server.threads > 0 ? static_cast<std::size_t>(cfg.server.threads) : cores;
-  boost::asio::io_context ioc{static_cast<int>(io_threads)};
-  auto accept = std::make_shared<listener>(ioc, nctx);
+  io_pool io{io_threads};
+  auto accept = std::make_shared<listener>(io, nctx);
   try {
     accept->start(cfg.server.listen);
   } catch (const std::exception& e) {
@@ -180,7 +187,7 @@ int run_server(const config& cfg, const environment& env) {
   // Signal handlers go in before readiness is announced: a supervisor may
   // signal as soon as it reads "listening on".
   std::promise<int> stop_signal;
-  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(io.first(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) {
       stop_signal.set_value(sig);
@@ -199,10 +206,7 @@ int run_server(const config& cfg, const environment& env) {
     std::fflush(stdout);
   }
 
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < io_threads; ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
-  }
+  io.start();
 
   int sig = stop_signal.get_future().get();
   spdlog::info("signal {}: shutting down", sig);
@@ -236,10 +240,7 @@ int run_server(const config& cfg, const environment& env) {
         },
         [](caf::error& err) { spdlog::error("audit: flush at shutdown failed"); });
   }
-  ioc.stop();
-  for (auto& t : threads) {
-    t.join();
-  }
+  io.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);

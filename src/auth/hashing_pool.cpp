@@ -1,17 +1,23 @@
 #include "auth/hashing_pool.hpp"
 
+#include "util/thread_name.hpp"
+
 #include <algorithm>
 
 namespace solod {
 
-hashing_pool::hashing_pool(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
+hashing_pool::hashing_pool(std::size_t threads, std::size_t max_queue, const char* name)
+  : max_queue_(max_queue) {
   if (threads == 0) {
     // hardware_concurrency may answer 0 when it cannot tell.
     threads = std::max(1u, std::thread::hardware_concurrency());
   }
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { run(); });
+    threads_.emplace_back([this, name, i] {
+      name_this_thread(name, i);
+      run();
+    });
   }
 }
 

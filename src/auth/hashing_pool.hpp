@@ -15,8 +15,8 @@ namespace solod {
 /// `try_submit` refuses work when the queue is full, so callers can answer 503.
 class hashing_pool {
 public:
-  /// `threads` = 0 means one per core (at least 1).
-  hashing_pool(std::size_t threads, std::size_t max_queue);
+  /// `threads` = 0 means one per core (at least 1); `name` names the threads (top -H, perf).
+  hashing_pool(std::size_t threads, std::size_t max_queue, const char* name = "solod-hash");
   ~hashing_pool();
 
   hashing_pool(const hashing_pool&) = delete;

@@ -230,7 +230,7 @@ protected:
   }
 
 public:
-  /// Sends `r`; runs on the session's strand.
+  /// Sends `r`; runs on the session's io thread.
   void write(http_response r) {
     ctx_.stats->count_response(r.status);
     if (r.stream) {

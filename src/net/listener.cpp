@@ -1,11 +1,11 @@
 #include "net/listener.hpp"
 
 #include "net/http_session.hpp"
+#include "net/io_pool.hpp"
 #include "net/net_context.hpp"
 #include "util/metrics.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <spdlog/spdlog.h>
 
@@ -16,8 +16,8 @@ namespace solod {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-listener::listener(net::io_context& ioc, const net_context& ctx)
-  : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()) {}
+listener::listener(io_pool& pool, const net_context& ctx)
+  : pool_(pool), ctx_(ctx), acceptor_(pool.first()), backoff_(acceptor_.get_executor()) {}
 
 void listener::start(const std::string& address) {
   auto colon = address.rfind(':');
@@ -30,7 +30,7 @@ void listener::start(const std::string& address) {
     host = host.substr(1, host.size() - 2);
   }
   boost::system::error_code ec;
-  tcp::resolver resolver(ioc_);
+  tcp::resolver resolver(pool_.first());
   auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
     throw std::runtime_error("server.listen: cannot resolve '" + address + "': " + ec.message());
@@ -66,8 +66,9 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: its handlers never run concurrently.
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // The connection lives on one single-threaded context: its handlers never
+  // run concurrently, with no strand to pay for.
+  acceptor_.async_accept(pool_.next(),
                          boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 

@@ -93,7 +93,7 @@ public:
   }
 
 private:
-  // -- on the strand ----------------------------------------------------------
+  // -- on the connection's io thread -----------------------------------------
 
   void on_accept(beast::error_code ec) {
     if (ec) {

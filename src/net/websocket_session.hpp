@@ -19,7 +19,7 @@ using upgrade_request = boost::beast::http::request<boost::beast::http::string_b
 
 /// Completes the handshake on a plain stream and runs the session: frames in
 /// go to a new connection actor, whose messages come back through the
-/// session's queue (one write outstanding at a time, on the stream's strand).
+/// session's queue (one write outstanding at a time, on the stream's io thread).
 void start_websocket_session(boost::beast::tcp_stream stream, upgrade_request req,
                              const net_context& ctx, connection_info info, std::string token);
 

@@ -12,7 +12,7 @@ namespace solod {
 using ws_text = std::shared_ptr<const std::string>;
 
 /// Where actors put messages for one WebSocket. Every call only posts to the
-/// connection's strand and returns; the session queues and writes in order.
+/// connection's io thread and returns; the session queues and writes in order.
 class ws_sink {
 public:
   virtual ~ws_sink() = default;

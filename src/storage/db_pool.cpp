@@ -16,7 +16,7 @@ thread_local thread_connection current;
 } // namespace
 
 db_pool::db_pool(database_url url, std::size_t threads, std::size_t max_queue)
-  : url_(std::move(url)), workers_(threads, max_queue) {}
+  : url_(std::move(url)), workers_(threads, max_queue, "solod-db") {}
 
 soci::session& db_pool::connection() {
   if (!current.sql) {
