@@ -19,6 +19,7 @@
 #include "report.hpp"
 #include "run_settings.hpp"
 #include "scenarios.hpp"
+#include "sqlite_ceiling.hpp"
 
 #include "actors/audit_actor.hpp"
 #include "actors/messages.hpp"
@@ -179,6 +180,7 @@ int run_audit(const arguments& args) {
     {"chunk", "4096", "every chunk-th event waits for its commit"},
     {"in-flight", "8", "commit waits outstanding at once"},
     {"db", "", "SQLite file for the actor run (default: a temporary file, removed)"},
+    {"raw-rows", "-1", "rows for the raw SQLite ceiling (C API, same rows): -1 = as --events, 0 = skip"},
     {"commit-url", "", "a running solod with audit.durability = commit (for login latency)"},
     {"async-url", "", "a running solod with audit.durability = async, same users"},
     {"logins", "200", "logins per server for the latency comparison"},
@@ -239,6 +241,18 @@ int run_audit(const arguments& args) {
     }
   }
 
+  // -- what SQLite itself does with the same rows, with and without the indexes -----------------
+  // The audit actor cannot commit faster than this: the bound behind its figure.
+  const auto raw_rows = opts.integer("raw-rows") < 0 ? events
+                                                     : static_cast<std::size_t>(opts.integer("raw-rows"));
+  sqlite_ceiling raw_indexed, raw_table;
+  if (raw_rows > 0) {
+    auto raw_db = (std::filesystem::temp_directory_path() /
+                   ("solod-bench-sqlite-" + std::to_string(::getpid()) + ".db")).string();
+    raw_indexed = measure_sqlite_ceiling(raw_db, raw_rows, batch_max, true);
+    raw_table = measure_sqlite_ceiling(raw_db, raw_rows, batch_max, false);
+  }
+
   double rate = actor.seconds > 0 ? static_cast<double>(actor.events) / actor.seconds : 0;
   const bool rows_ok = actor.rows == static_cast<long long>(actor.events) && actor.left == 0 && actor.failures == 0;
   auto commit_ms = lat.commit.summary_ms();
@@ -261,6 +275,16 @@ int run_audit(const arguments& args) {
     {"events/s", fmt(rate)},
     {"batch_max", std::to_string(batch_max)},
   };
+  if (raw_rows > 0) {
+    result.update({{"sqlite_raw_rows", raw_rows},
+                   {"sqlite_raw_per_s", rounded(raw_indexed.rows_per_s, 1)},
+                   {"sqlite_raw_table_only_per_s", rounded(raw_table.rows_per_s, 1)},
+                   {"actor_vs_raw", raw_indexed.rows_per_s > 0 ? rounded(rate / raw_indexed.rows_per_s, 3) : 0.0}});
+    rows.push_back({"raw SQLite C API, same rows + indexes", fmt(raw_indexed.rows_per_s) + " rows/s"});
+    rows.push_back({"raw SQLite C API, table only", fmt(raw_table.rows_per_s) + " rows/s"});
+    rows.push_back({"audit actor / raw (same indexes)",
+                    fmt(raw_indexed.rows_per_s > 0 ? 100 * rate / raw_indexed.rows_per_s : 0, 1) + " %"});
+  }
   if (with_logins) {
     result.update({{"logins", logins},
                    {"login_failed", lat.failed},

@@ -30,6 +30,7 @@ HOST = "127.0.0.1"
 PORT = int(os.environ.get("PORT", "0") or "0")
 JWT_SECRET = os.environ.get("BENCH_JWT_SECRET", "bench-secret-0123456789abcdef0123456789")
 PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-password-1")
+MAX_CONNECTIONS = 20000
 ISSUER = "peer"
 TOKEN_TTL = 3600
 NAMESPACE = "/"
@@ -195,7 +196,9 @@ def main():
         print(f"listening on {HOST}:{port}", flush=True)
 
     eventlet.spawn(announce)
-    socketio.run(app, host=HOST, port=port, log_output=False)
+    # eventlet.wsgi.server serves at most max_size connections at once (default
+    # 1,024; further clients wait unanswered): raised, as a deployment would.
+    socketio.run(app, host=HOST, port=port, log_output=False, max_size=MAX_CONNECTIONS)
 
 
 if __name__ == "__main__":
