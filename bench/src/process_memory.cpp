@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -65,6 +66,25 @@ std::optional<std::uint64_t> tree_rss_bytes(pid_t root) {
     }
   }
   return total;
+}
+
+std::optional<std::uint64_t> settled_tree_rss_bytes(pid_t pid, std::chrono::milliseconds max_wait) {
+  constexpr std::uint64_t still = 256 * 1024;
+  const auto deadline = std::chrono::steady_clock::now() + max_wait;
+  auto last = tree_rss_bytes(pid);
+  while (last && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto now = tree_rss_bytes(pid);
+    if (!now) {
+      return now;
+    }
+    const auto moved = *now > *last ? *now - *last : *last - *now;
+    last = now;
+    if (moved < still) {
+      break;
+    }
+  }
+  return last;
 }
 
 } // namespace bench

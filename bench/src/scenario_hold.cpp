@@ -44,7 +44,7 @@ int run_hold(const arguments& args) {
   std::uint64_t rss_end = 0;
   auto hook = [&](const std::string& name, const std::vector<json>&) -> json {
     if (name == "start") {
-      rss_before = tree_rss_bytes(s.server_pid).value_or(0);
+      rss_before = settled_tree_rss_bytes(s.server_pid, std::chrono::seconds(15)).value_or(0);
     } else if (name == "held") {
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long long>(settle * 1000)));
       rss_held = tree_rss_bytes(s.server_pid).value_or(0);

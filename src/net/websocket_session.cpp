@@ -14,6 +14,9 @@
 
 #include <deque>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 namespace solod {
 
 namespace beast = boost::beast;
@@ -142,8 +145,10 @@ private:
     if (queued_bytes_ > ctx_.ws_max_queued_bytes) {
       // A reader this slow would make us hold its messages forever.
       ctx_.stats->ws_slow_consumers_dropped++;
-      queue_.clear();
-      queued_bytes_ = 0;
+      // The message being written stays: Beast is reading from it, and
+      // on_write pops it.
+      queue_.erase(writing_ ? queue_.begin() + 1 : queue_.begin(), queue_.end());
+      queued_bytes_ = writing_ ? queue_.front()->size() : 0;
       notify_closed();
       request_close(websocket::close_code::policy_error, "slow consumer");
       return;
@@ -156,6 +161,12 @@ private:
 
   void do_write() {
     writing_ = true;
+    if (!corked_ && queue_.size() > 1) {
+      // Several messages wait (a presence batch, a broadcast): let the kernel
+      // pack their frames into full segments instead of one per message.
+      // Uncorked as soon as the queue is empty, so nothing waits in the kernel.
+      set_cork(true);
+    }
     ws_.text(true);
     ws_.async_write(net::buffer(*queue_.front()),
                     beast::bind_front_handler(&websocket_session::on_write,
@@ -173,9 +184,21 @@ private:
     queue_.pop_front();
     if (!queue_.empty()) {
       do_write();
-    } else if (close_requested_) {
+      return;
+    }
+    if (corked_) {
+      set_cork(false);
+    }
+    if (close_requested_) {
       do_close();
     }
+  }
+
+  void set_cork(bool on) {
+    using tcp_cork = net::detail::socket_option::boolean<IPPROTO_TCP, TCP_CORK>;
+    beast::error_code ignored; // a broken socket shows up on the next write or read
+    beast::get_lowest_layer(ws_).socket().set_option(tcp_cork(on), ignored);
+    corked_ = on;
   }
 
   void request_close(std::uint16_t code, const std::string& reason) {
@@ -213,6 +236,7 @@ private:
   std::deque<ws_text> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
+  bool corked_ = false;
   bool close_requested_ = false;
   bool closing_ = false;
   bool notified_ = false;

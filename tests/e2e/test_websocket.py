@@ -963,5 +963,39 @@ class ShutdownTest(WsTestCase):
         self.assertEqual(code, 0)
 
 
+class SlowConsumerTest(WsTestCase):
+    """A client that sends and never reads: the server queues at most 1 MiB
+    for it, then closes it 1008, counts it, and serves everyone else."""
+
+    def setUp(self):
+        self.s = self.server({"limits": {**NO_LIMITS, "ws_messages_per_second": 1000000}})
+
+    def test_reader_that_never_reads_is_closed_1008(self):
+        _, a = self.user()
+        _, b = self.user()
+        slow = self.open(a["token"])
+        other = self.open(b["token"])
+        # 40,000 whoami requests answer with ~12 MB, far past the kernel's
+        # socket buffers and the server's 1 MiB queue. One masked frame, sent
+        # over and over (the same mask is allowed), keeps the client fast.
+        payload = json.dumps({"type": "whoami"}).encode()
+        mask = os.urandom(4)
+        frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(
+            c ^ mask[i % 4] for i, c in enumerate(payload))
+        slow.sock.settimeout(30)
+        try:
+            slow.sock.sendall(frame * 40000)
+        except OSError:
+            pass  # the server may close before it has read them all
+        dropped = wait_until(
+            lambda: self.s.metric("solod_ws_slow_consumers_dropped_total") or None, timeout=30)
+        self.assertEqual(dropped, 1, "the slow consumer was not dropped (and counted once)")
+        self.assert_open(other, "another user's connection after the drop:")
+        # What was queued before the drop still arrives, in order, then the close.
+        code = slow.wait_closed(timeout=60)
+        self.assertEqual(code, 1008)
+        self.assert_status(self.s.get("/healthz"), 200)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
