@@ -13,7 +13,7 @@
 #   bench/run.sh --no-build      use existing binaries
 #   bench/run.sh --rounds 3      connect/ping/hold: solod and peers alternately, 3 rounds
 #
-# Environment: BENCH_BUILD_DIR (default build/), SOLOD_BIN, BENCH_BIN,
+# Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
 # BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories).
 set -euo pipefail
 
@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BENCH_BUILD_DIR:-$ROOT/build}
 SOLOD_BIN=${SOLOD_BIN:-$BUILD_DIR/solod}
 BENCH_BIN=${BENCH_BIN:-$BUILD_DIR/bench/solod-bench}
-RESULTS_DIR=$ROOT/bench/results
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}
 RESULTS=$RESULTS_DIR/latest.jsonl
 PEER_SCRIPT=$ROOT/bench/peers/run-peer.sh
 

@@ -56,10 +56,8 @@ public:
     // permessage-deflate stays off (Beast's default): it costs memory per connection.
     ws_.read_message_max(ctx_.cfg->limits.max_message_bytes);
     ws_.auto_fragment(false);
-    // The server neither masks nor compresses, so Beast writes our buffers
-    // as they are; its write buffer (4 KiB by default, kept for the stream's
-    // life) would only cost memory on every idle connection.
-    ws_.write_buffer_bytes(512);
+    // No write buffer to size: a server stream that neither masks nor
+    // compresses has Beast write our buffers as they are (it allocates none).
     info_ = std::move(info);
     token_ = std::move(token);
     ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept,
