@@ -2,7 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "auth/authenticator.hpp"
-#include "config/config.hpp"
+#include "net/ping_reply.hpp"
 #include "util/metrics.hpp"
 #include "util/time_format.hpp"
 
@@ -27,15 +27,21 @@ struct connection_state {
   std::shared_ptr<ws_sink> sink;
   phase at = phase::awaiting_auth;
   std::optional<principal> who;
-  // Flood control: messages in the current one-second window.
-  long long window_start_ms = 0;
-  int window_count = 0;
 };
 
 using connection_self = caf::stateful_actor<connection_state>;
 
 void send_json(connection_self* self, const json& msg) {
   self->state.sink->send(make_ws_text(msg.dump(-1, ' ', false, json::error_handler_t::replace)));
+  if (self->state.ctx->stats) {
+    self->state.ctx->stats->ws_messages_out++;
+  }
+}
+
+/// Sends `last`, then closes with `code`, as one step on the stream.
+void close_with(connection_self* self, const json& last, std::uint16_t code, std::string reason) {
+  self->state.sink->close(make_ws_text(last.dump(-1, ' ', false, json::error_handler_t::replace)), code,
+                          std::move(reason));
   if (self->state.ctx->stats) {
     self->state.ctx->stats->ws_messages_out++;
   }
@@ -61,15 +67,18 @@ void kick(connection_self* self, kick_reason reason, const std::string& by_json)
   if (st.at == connection_state::phase::gone) {
     return;
   }
+  // Counted before the client can see it: whoever reads /metrics after the
+  // close frame must find this kick there.
+  if (st.ctx->stats) {
+    st.ctx->stats->kicks[static_cast<std::size_t>(reason)]++;
+  }
   json msg{{"type", "kicked"}, {"reason", to_string(reason)}};
   if (!by_json.empty()) {
     msg["by"] = json::parse(by_json, nullptr, false);
   }
-  send_json(self, msg);
-  st.sink->close(close_code_of(reason), to_string(reason));
-  if (st.ctx->stats) {
-    st.ctx->stats->kicks[static_cast<std::size_t>(reason)]++;
-  }
+  // The kick and the close in one hand-off: a presence delivery racing with
+  // the kick can come before it, never between it and the close.
+  close_with(self, msg, close_code_of(reason), to_string(reason));
   finish(self);
 }
 
@@ -88,11 +97,14 @@ void refuse_auth(connection_self* self, const std::string& why) {
                          .user_agent = st.info.user_agent,
                          .status = "failure",
                          .error_message = why});
-  send_error(self, "invalid_token", "the token is invalid, expired or its session has ended");
-  st.sink->close(close_code_of(kick_reason::unauthorized), "unauthorized");
   if (st.ctx->stats) {
     st.ctx->stats->kicks[static_cast<std::size_t>(kick_reason::unauthorized)]++;
   }
+  close_with(self,
+             json{{"type", "error"},
+                  {"code", "invalid_token"},
+                  {"message", "the token is invalid, expired or its session has ended"}},
+             close_code_of(kick_reason::unauthorized), "unauthorized");
   finish(self);
 }
 
@@ -112,11 +124,16 @@ void on_attached(connection_self* self, attach_status status) {
   st.at = connection_state::phase::live;
   const auto& s = st.who->session;
   self->send(st.ctx->presence, join_atom::value, s.user_id, s.username, st.info.id, st.sink);
-  send_json(self, json{{"type", "welcome"},
-                       {"user", {{"id", s.user_id}, {"username", s.username}}},
-                       {"session_id", s.id},
-                       {"connection_id", st.info.id},
-                       {"server_time", format_iso8601(st.ctx->clk->now())}});
+  // One hand-off: the welcome, and from then on the session answers pings itself.
+  st.sink->go_live(make_ws_text(json{{"type", "welcome"},
+                                     {"user", {{"id", s.user_id}, {"username", s.username}}},
+                                     {"session_id", s.id},
+                                     {"connection_id", st.info.id},
+                                     {"server_time", format_iso8601(st.ctx->clk->now())}}
+                                  .dump(-1, ' ', false, json::error_handler_t::replace)));
+  if (st.ctx->stats) {
+    st.ctx->stats->ws_messages_out++;
+  }
 }
 
 /// Asks the user actor to take this connection into the session of `who`.
@@ -140,39 +157,16 @@ void authenticate(connection_self* self, const std::string& token) {
   attach(self, std::move(*who));
 }
 
-/// False when the connection is flooding: it was told, or closed.
-bool within_rate(connection_self* self) {
-  auto& st = self->state;
-  auto now_ms = to_unix_ms(st.ctx->clk->now());
-  if (now_ms - st.window_start_ms >= 1000) {
-    st.window_start_ms = now_ms;
-    st.window_count = 0;
-  }
-  const int limit = st.ctx->cfg->limits.ws_messages_per_second;
-  ++st.window_count;
-  if (st.window_count <= limit) {
-    return true;
-  }
-  if (st.window_count > 2 * limit) {
-    // It went on after the warning: policy violation.
-    send_error(self, "rate_limited", "too many messages; closing");
-    st.sink->close(1008, "rate limit exceeded");
-    finish(self);
-    return false;
-  }
-  if (st.window_count == limit + 1) {
-    send_error(self, "rate_limited", "at most " + std::to_string(limit) + " messages per second");
-  }
-  return false;
-}
-
 void on_live_message(connection_self* self, const std::string& type, const json& msg) {
   auto& st = self->state;
   const auto& s = st.who->session;
   if (type == "ping") {
-    send_json(self, json{{"type", "pong"},
-                         {"id", msg.contains("id") ? msg["id"] : json()},
-                         {"server_time", format_iso8601(st.ctx->clk->now())}});
+    // Only the pings that reached us before the session took them over.
+    self->state.sink->send(
+      make_ws_text(pong_text(msg.contains("id") ? msg["id"] : json(), st.ctx->clk->now())));
+    if (st.ctx->stats) {
+      st.ctx->stats->ws_messages_out++;
+    }
   } else if (type == "online") {
     self->request(st.ctx->presence, caf::infinite, online_atom::value)
       .then([=](const std::vector<std::string>& users) {
@@ -231,12 +225,11 @@ void on_live_message(connection_self* self, const std::string& type, const json&
   }
 }
 
+/// One text frame from the client. The session has counted it and applied
+/// the flood limit (net/message_rate_limiter) before it got here.
 void on_frame(connection_self* self, const std::string& text) {
   auto& st = self->state;
-  if (st.ctx->stats) {
-    st.ctx->stats->ws_messages_in++;
-  }
-  if (st.at == connection_state::phase::gone || !within_rate(self)) {
+  if (st.at == connection_state::phase::gone) {
     return;
   }
   auto msg = json::parse(text, nullptr, false);

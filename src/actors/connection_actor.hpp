@@ -14,12 +14,10 @@
 namespace solod {
 
 class authenticator;
-struct config;
 struct metrics;
 
 /// What every connection actor shares; owned by the server.
 struct connection_context {
-  const config* cfg = nullptr;
   const clock* clk = nullptr;
   const authenticator* auth = nullptr;
   caf::actor directory;

@@ -149,7 +149,6 @@ int run_server(const config& cfg, const environment& env) {
                      &files, &hasher, &hashing, audit});
 
   connection_context cctx;
-  cctx.cfg = &cfg;
   cctx.clk = &clk;
   cctx.auth = &auth;
   cctx.directory = directory;

@@ -1,7 +1,9 @@
 #include "net/websocket_session.hpp"
 
 #include "actors/messages.hpp"
+#include "net/message_rate_limiter.hpp"
 #include "net/net_context.hpp"
+#include "net/ping_reply.hpp"
 #include "net/ws_tracker.hpp"
 #include "util/metrics.hpp"
 
@@ -11,6 +13,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include <deque>
 
@@ -32,7 +35,7 @@ class websocket_session final : public ws_sink,
                                 public std::enable_shared_from_this<websocket_session<Stream>> {
 public:
   websocket_session(Stream&& stream, const net_context& ctx)
-    : ws_(std::move(stream)), ctx_(ctx) {}
+    : ws_(std::move(stream)), ctx_(ctx), rate_(ctx.cfg->limits.ws_messages_per_second) {}
 
   ~websocket_session() override {
     if (tracked_) {
@@ -80,9 +83,12 @@ public:
     });
   }
 
-  void close(std::uint16_t code, std::string reason) override {
-    net::post(ws_.get_executor(),
-              [self = this->shared_from_this(), code, reason = std::move(reason)] {
+  void close(ws_text last, std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), last = std::move(last), code,
+                                   reason = std::move(reason)] {
+      if (last) {
+        self->enqueue(last);
+      }
       self->request_close(code, reason);
     });
   }
@@ -90,6 +96,13 @@ public:
   void abort() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       beast::get_lowest_layer(self->ws_).close();
+    });
+  }
+
+  void go_live(ws_text welcome) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), welcome = std::move(welcome)] {
+      self->enqueue(welcome);
+      self->answers_pings_ = true;
     });
   }
 
@@ -127,12 +140,52 @@ private:
       request_close(websocket::close_code::unknown_data, "binary frames are not supported");
       return;
     }
-    caf::anon_send(conn_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
+    auto text = beast::buffers_to_string(buffer_.data());
     buffer_.clear();
     if (buffer_.capacity() > 8192) {
       buffer_.shrink_to_fit(); // a big message must not pin its memory for the connection's life
     }
+    on_text(std::move(text));
     do_read();
+  }
+
+  /// One text frame: counted and held to the flood limit here, for every
+  /// frame alike; then a ping is answered on this thread (once the connection
+  /// actor has handed pings over) and anything else goes to the actor.
+  void on_text(std::string text) {
+    if (close_requested_) {
+      return; // closing: the connection actor is gone or going
+    }
+    ctx_.stats->ws_messages_in++;
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+    switch (rate_.on_message(now_ms)) {
+      case message_rate_limiter::verdict::pass:
+        break;
+      case message_rate_limiter::verdict::warn:
+        send_error("rate_limited", "at most " + std::to_string(rate_.limit()) + " messages per second");
+        return;
+      case message_rate_limiter::verdict::drop:
+        return;
+      case message_rate_limiter::verdict::close:
+        send_error("rate_limited", "too many messages; closing");
+        notify_closed();
+        request_close(websocket::close_code::policy_error, "rate limit exceeded");
+        return;
+    }
+    if (answers_pings_) {
+      if (auto pong = pong_for_frame(text, std::chrono::system_clock::now())) {
+        ctx_.stats->ws_messages_out++;
+        enqueue(make_ws_text(std::move(*pong)));
+        return;
+      }
+    }
+    caf::anon_send(conn_, frame_atom::value, std::move(text));
+  }
+
+  void send_error(const std::string& code, const std::string& message) {
+    ctx_.stats->ws_messages_out++;
+    enqueue(make_ws_text(nlohmann::json{{"type", "error"}, {"code", code}, {"message", message}}.dump()));
   }
 
   void enqueue(const ws_text& text) {
@@ -233,6 +286,8 @@ private:
   beast::flat_buffer buffer_;
   std::deque<ws_text> queue_;
   std::size_t queued_bytes_ = 0;
+  message_rate_limiter rate_;
+  bool answers_pings_ = false; ///< set by the connection actor once the connection is live
   bool writing_ = false;
   bool corked_ = false;
   bool close_requested_ = false;

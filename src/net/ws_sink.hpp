@@ -23,11 +23,19 @@ public:
   /// Queues several messages with one hand-off (presence fan-out).
   virtual void send_batch(std::shared_ptr<const std::vector<ws_text>> texts) = 0;
 
-  /// Sends what is queued, then a close frame with `code`; later sends are dropped.
-  virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Sends what is queued, then `last` (when not null), then a close frame
+  /// with `code`, in one step: nothing sent from another thread can come
+  /// between `last` and the close. Later sends are dropped.
+  virtual void close(ws_text last, std::uint16_t code, std::string reason) = 0;
 
   /// Drops the TCP connection at once (a peer that ignored our close frame).
   virtual void abort() = 0;
+
+  /// The connection is authenticated and attached: queues `welcome`, and from
+  /// then on the session answers `ping` itself, on its network thread,
+  /// without the round trip through the connection actor (the hot path of a
+  /// busy server). One hand-off for both.
+  virtual void go_live(ws_text welcome) = 0;
 };
 
 /// Builds a ws_text from a string.

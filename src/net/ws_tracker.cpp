@@ -32,7 +32,7 @@ std::vector<std::shared_ptr<ws_sink>> ws_tracker::snapshot() const {
 
 void ws_tracker::close_all(std::uint16_t code, const std::string& reason) {
   for (auto& s : snapshot()) {
-    s->close(code, reason);
+    s->close(nullptr, code, reason);
   }
 }
 

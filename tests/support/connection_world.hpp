@@ -50,18 +50,12 @@ struct connection_world : session_world {
   /// Every connection actor spawned, to end them before the actor system.
   std::vector<caf::actor> spawned;
 
-  connection_world() {
-    // Most tests send bursts; the flood test sets its own limit.
-    cfg.limits.ws_messages_per_second = 1000;
-  }
-
   ~connection_world() { stop(); }
 
   void start() {
     session_world::start();
     presence = solod::spawn_presence_actor(*sys, &stats);
     auth = std::make_unique<solod::authenticator>(tokens, registry, *ctx.clk);
-    cctx.cfg = &cfg;
     cctx.clk = ctx.clk;
     cctx.auth = auth.get();
     cctx.directory = directory;

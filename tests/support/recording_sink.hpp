@@ -57,9 +57,12 @@ public:
     cv_.notify_all();
   }
 
-  void close(std::uint16_t code, std::string reason) override {
+  void close(solod::ws_text last, std::uint16_t code, std::string reason) override {
     {
       std::lock_guard<std::mutex> guard(mtx_);
+      if (last) {
+        take(std::move(last));
+      }
       close_calls_++;
       if (!closed_) {
         closed_ = close_record{code, std::move(reason)};
@@ -74,6 +77,22 @@ public:
       aborted_ = true;
     }
     cv_.notify_all();
+  }
+
+  void go_live(solod::ws_text welcome) override {
+    {
+      std::lock_guard<std::mutex> guard(mtx_);
+      take(std::move(welcome));
+      batches_++;
+      answers_pings_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  /// go_live() was called: the connection actor handed ping answering to the session.
+  bool answers_pings() const {
+    std::lock_guard<std::mutex> guard(mtx_);
+    return answers_pings_;
   }
 
   // -- reading what was recorded --------------------------------------------
@@ -216,6 +235,7 @@ private:
   std::vector<std::string> texts_;
   std::optional<close_record> closed_;
   int close_calls_ = 0;
+  bool answers_pings_ = false;
   bool aborted_ = false;
   std::size_t after_close_ = 0;
   std::size_t batches_ = 0;

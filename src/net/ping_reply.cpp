@@ -1,0 +1,54 @@
+#include "net/ping_reply.hpp"
+
+#include "util/time_format.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace solod {
+
+namespace {
+
+/// format_iso8601(now), formatted once per millisecond per thread: a busy
+/// network thread answers many pings within one.
+const std::string& server_time(time_point now) {
+  thread_local std::chrono::sys_time<std::chrono::milliseconds> last{};
+  thread_local std::string text = format_iso8601(last);
+  const auto ms = std::chrono::floor<std::chrono::milliseconds>(now);
+  if (ms != last) {
+    last = ms;
+    text = format_iso8601(ms);
+  }
+  return text;
+}
+
+} // namespace
+
+std::string pong_text(const nlohmann::json& id, time_point now) {
+  // Written out rather than built as a JSON object: this is the hot path of
+  // a busy server, and the shape never changes.
+  std::string out = R"({"type":"pong","id":)";
+  out += id.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += R"(,"server_time":")";
+  out += server_time(now);
+  out += "\"}";
+  return out;
+}
+
+std::optional<std::string> pong_for_frame(const std::string& frame, time_point now) {
+  // Most frames are not pings: skip the parse for them.
+  if (frame.find("\"ping\"") == std::string::npos) {
+    return std::nullopt;
+  }
+  auto msg = nlohmann::json::parse(frame, nullptr, false);
+  if (!msg.is_object()) {
+    return std::nullopt;
+  }
+  auto type = msg.find("type");
+  if (type == msg.end() || !type->is_string() || *type != "ping") {
+    return std::nullopt;
+  }
+  auto id = msg.find("id");
+  return pong_text(id == msg.end() ? nlohmann::json() : *id, now);
+}
+
+} // namespace solod
