@@ -31,20 +31,26 @@ struct connection_state {
 
 using connection_self = caf::stateful_actor<connection_state>;
 
-void send_json(connection_self* self, const json& msg) {
-  self->state.sink->send(make_ws_text(msg.dump(-1, ' ', false, json::error_handler_t::replace)));
+/// `text` as an outbound message, counted in the metrics.
+ws_text outbound(connection_self* self, std::string text) {
   if (self->state.ctx->stats) {
     self->state.ctx->stats->ws_messages_out++;
   }
+  return make_ws_text(std::move(text));
+}
+
+/// `msg` serialized as an outbound message, counted in the metrics.
+ws_text outbound(connection_self* self, const json& msg) {
+  return outbound(self, msg.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void send_json(connection_self* self, const json& msg) {
+  self->state.sink->send(outbound(self, msg));
 }
 
 /// Sends `last`, then closes with `code`, as one step on the stream.
 void close_with(connection_self* self, const json& last, std::uint16_t code, std::string reason) {
-  self->state.sink->close(make_ws_text(last.dump(-1, ' ', false, json::error_handler_t::replace)), code,
-                          std::move(reason));
-  if (self->state.ctx->stats) {
-    self->state.ctx->stats->ws_messages_out++;
-  }
+  self->state.sink->close(outbound(self, last), code, std::move(reason));
 }
 
 void send_error(connection_self* self, const std::string& code, const std::string& message) {
@@ -125,15 +131,11 @@ void on_attached(connection_self* self, attach_status status) {
   const auto& s = st.who->session;
   self->send(st.ctx->presence, join_atom::value, s.user_id, s.username, st.info.id, st.sink);
   // One hand-off: the welcome, and from then on the session answers pings itself.
-  st.sink->go_live(make_ws_text(json{{"type", "welcome"},
-                                     {"user", {{"id", s.user_id}, {"username", s.username}}},
-                                     {"session_id", s.id},
-                                     {"connection_id", st.info.id},
-                                     {"server_time", format_iso8601(st.ctx->clk->now())}}
-                                  .dump(-1, ' ', false, json::error_handler_t::replace)));
-  if (st.ctx->stats) {
-    st.ctx->stats->ws_messages_out++;
-  }
+  st.sink->go_live(outbound(self, json{{"type", "welcome"},
+                                       {"user", {{"id", s.user_id}, {"username", s.username}}},
+                                       {"session_id", s.id},
+                                       {"connection_id", st.info.id},
+                                       {"server_time", format_iso8601(st.ctx->clk->now())}}));
 }
 
 /// Asks the user actor to take this connection into the session of `who`.
@@ -162,11 +164,7 @@ void on_live_message(connection_self* self, const std::string& type, const json&
   const auto& s = st.who->session;
   if (type == "ping") {
     // Only the pings that reached us before the session took them over.
-    self->state.sink->send(
-      make_ws_text(pong_text(msg.contains("id") ? msg["id"] : json(), st.ctx->clk->now())));
-    if (st.ctx->stats) {
-      st.ctx->stats->ws_messages_out++;
-    }
+    st.sink->send(outbound(self, pong_text(msg.contains("id") ? msg["id"] : json(), st.ctx->clk->now())));
   } else if (type == "online") {
     self->request(st.ctx->presence, caf::infinite, online_atom::value)
       .then([=](const std::vector<std::string>& users) {
