@@ -107,21 +107,16 @@ std::string quote(std::string_view text) {
   return out + "\"";
 }
 
+/// Every integer key has both bounds, so no configured number can overflow what is computed from it.
 template <typename Section, typename T>
-key_def integer_key(std::string section, std::string name, field<Section, T> f, std::int64_t min,
-                    std::optional<std::int64_t> max = std::nullopt) {
-  // The stored type bounds the value even when the SPEC gives no maximum.
-  constexpr auto type_max = static_cast<std::int64_t>(
-      std::min<std::uint64_t>(std::numeric_limits<T>::max(), std::numeric_limits<std::int64_t>::max()));
-  const std::int64_t limit = max.value_or(type_max);
-  const std::string range = "an integer from " + std::to_string(min) + " to " + std::to_string(limit);
-  const std::string expected = max ? range : "an integer >= " + std::to_string(min);
+key_def integer_key(std::string section, std::string name, field<Section, T> f, std::int64_t min, std::int64_t max) {
+  const std::string expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
   const std::string key = section + "." + name;
   return {std::move(section), std::move(name), value_kind::integer, expected,
           [=](config& c, const raw_value& v) {
             const auto n = std::get<std::int64_t>(v);
-            if (n < min || n > limit) {
-              invalid(key, std::to_string(n), n > limit ? range : expected);
+            if (n < min || n > max) {
+              invalid(key, std::to_string(n), expected);
             }
             f(c) = static_cast<T>(n);
           },
@@ -139,7 +134,7 @@ const std::string duration_expected = "a duration such as 30s, 15m, 24h";
 
 template <typename Section>
 key_def duration_key(std::string section, std::string name, field<Section, std::chrono::milliseconds> f,
-                     std::chrono::milliseconds min) {
+                     std::chrono::milliseconds min, std::chrono::milliseconds max) {
   const std::string key = section + "." + name;
   return {std::move(section), std::move(name), value_kind::string, duration_expected,
           [=](config& c, const raw_value& v) {
@@ -148,8 +143,8 @@ key_def duration_key(std::string section, std::string name, field<Section, std::
             if (!d) {
               invalid(key, text, duration_expected);
             }
-            if (*d < min) {
-              invalid(key, text, "a duration of at least " + format_duration(min));
+            if (*d < min || *d > max) {
+              invalid(key, text, "a duration from " + format_duration(min) + " to " + format_duration(max));
             }
             f(c) = *d;
           },
@@ -341,7 +336,11 @@ bool non_empty(const std::string& s) {
 const std::array<std::string, 6> section_names = {"server", "auth", "limits", "database", "audit", "log"};
 
 const std::vector<key_def>& keys() {
+  using std::chrono::days;
+  using std::chrono::hours;
   using std::chrono::milliseconds;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
   static const std::vector<key_def> table = {
       string_key("server", "listen", at(&config::server, &server_config::listen),
                  "HOST:PORT such as 127.0.0.1:8443 or [::1]:8443", is_listen_address),
@@ -349,42 +348,63 @@ const std::vector<key_def>& keys() {
                  {{"auto", tls_mode::auto_detect}, {"required", tls_mode::required}, {"off", tls_mode::off}}),
       string_key("server", "cert_file", at(&config::server, &server_config::cert_file), "a path to a PEM file"),
       string_key("server", "key_file", at(&config::server, &server_config::key_file), "a path to a PEM file"),
-      integer_key("server", "threads", at(&config::server, &server_config::threads), 0),
+      integer_key("server", "threads", at(&config::server, &server_config::threads), 0, 256),
       list_key("server", "allowed_origins", at(&config::server, &server_config::allowed_origins),
                "an origin such as https://chat.example.com", non_empty),
       list_key("server", "trusted_proxies", at(&config::server, &server_config::trusted_proxies),
                "an IP address or CIDR such as 10.0.0.0/8 or fd00::/8", is_cidr),
-      integer_key("server", "max_connections", at(&config::server, &server_config::max_connections), 1),
-      integer_key("server", "max_body_bytes", at(&config::server, &server_config::max_body_bytes), 1024),
+      integer_key("server", "max_connections", at(&config::server, &server_config::max_connections), 1, 1'000'000),
+      integer_key("server", "max_connections_per_ip", at(&config::server, &server_config::max_connections_per_ip), 1,
+                  1'000'000),
+      integer_key("server", "max_body_bytes", at(&config::server, &server_config::max_body_bytes), 1024,
+                  64 * 1024 * 1024),
       string_key("server", "static_dir", at(&config::server, &server_config::static_dir), "a directory path",
                  non_empty),
+      duration_key("server", "header_timeout", at(&config::server, &server_config::header_timeout), milliseconds{100},
+                   minutes{10}),
+      duration_key("server", "handshake_timeout", at(&config::server, &server_config::handshake_timeout),
+                   milliseconds{100}, minutes{10}),
+      duration_key("server", "ws_idle_timeout", at(&config::server, &server_config::ws_idle_timeout),
+                   milliseconds{200}, hours{24}),
 
       string_key("auth", "jwt_secret_file", at(&config::auth, &auth_config::jwt_secret_file), "a file path"),
-      duration_key("auth", "token_ttl", at(&config::auth, &auth_config::token_ttl), milliseconds{1}),
+      duration_key("auth", "token_ttl", at(&config::auth, &auth_config::token_ttl), milliseconds{1}, days{366}),
       choice_key("auth", "session_policy", at(&config::auth, &auth_config::policy),
                  {{"kick_old", session_policy::kick_old}, {"deny_new", session_policy::deny_new}}),
-      duration_key("auth", "idle_timeout", at(&config::auth, &auth_config::idle_timeout), milliseconds{1}),
+      duration_key("auth", "idle_timeout", at(&config::auth, &auth_config::idle_timeout), milliseconds{1}, days{366}),
       bool_key("auth", "allow_registration", at(&config::auth, &auth_config::allow_registration)),
       integer_key("auth", "max_connections_per_session",
-                  at(&config::auth, &auth_config::max_connections_per_session), 1),
+                  at(&config::auth, &auth_config::max_connections_per_session), 1, 1000),
 
       integer_key("limits", "login_per_ip_per_minute", at(&config::limits, &limits_config::login_per_ip_per_minute),
-                  1),
-      integer_key("limits", "lockout_threshold", at(&config::limits, &limits_config::lockout_threshold), 1),
-      duration_key("limits", "lockout_window", at(&config::limits, &limits_config::lockout_window), milliseconds{1}),
+                  1, 1'000'000),
+      integer_key("limits", "lockout_threshold", at(&config::limits, &limits_config::lockout_threshold), 1,
+                  1'000'000),
+      duration_key("limits", "lockout_window", at(&config::limits, &limits_config::lockout_window), milliseconds{1},
+                   days{366}),
       duration_key("limits", "lockout_duration", at(&config::limits, &limits_config::lockout_duration),
-                   milliseconds{1}),
-      integer_key("limits", "ws_messages_per_second", at(&config::limits, &limits_config::ws_messages_per_second), 1),
-      integer_key("limits", "max_message_bytes", at(&config::limits, &limits_config::max_message_bytes), 128),
+                   milliseconds{1}, days{366}),
+      integer_key("limits", "ws_messages_per_second", at(&config::limits, &limits_config::ws_messages_per_second), 1,
+                  1'000'000),
+      integer_key("limits", "max_message_bytes", at(&config::limits, &limits_config::max_message_bytes), 128,
+                  16 * 1024 * 1024),
+      integer_key("limits", "register_per_ip_per_minute",
+                  at(&config::limits, &limits_config::register_per_ip_per_minute), 1, 1'000'000),
+      integer_key("limits", "broadcast_bytes_per_second",
+                  at(&config::limits, &limits_config::broadcast_bytes_per_second), 128, 64 * 1024 * 1024),
 
       string_key("database", "url", at(&config::database, &database_config::url),
                  "a URL starting with sqlite3:// or postgresql://", is_database_url),
+      duration_key("database", "wait_timeout", at(&config::database, &database_config::wait_timeout),
+                   milliseconds{10}, minutes{10}),
 
       choice_key("audit", "durability", at(&config::audit, &audit_config::durability),
                  {{"commit", audit_durability::commit}, {"async", audit_durability::async}}),
       integer_key("audit", "batch_max", at(&config::audit, &audit_config::batch_max), 1, 100000),
-      duration_key("audit", "flush_interval", at(&config::audit, &audit_config::flush_interval), milliseconds{1}),
-      integer_key("audit", "retention_days", at(&config::audit, &audit_config::retention_days), 1),
+      duration_key("audit", "flush_interval", at(&config::audit, &audit_config::flush_interval), milliseconds{1},
+                   seconds{60}),
+      // 100 years: "keep forever" in practice, and far from any date overflow.
+      integer_key("audit", "retention_days", at(&config::audit, &audit_config::retention_days), 1, 36'500),
 
       string_key("log", "dir", at(&config::log, &log_config::dir), "a directory path", non_empty),
       choice_key("log", "level", at(&config::log, &log_config::level),
@@ -395,8 +415,8 @@ const std::vector<key_def>& keys() {
                                                                   {"error", "error"},
                                                                   {"critical", "critical"},
                                                                   {"off", "off"}}),
-      integer_key("log", "max_file_mb", at(&config::log, &log_config::max_file_mb), 1),
-      integer_key("log", "max_files", at(&config::log, &log_config::max_files), 1),
+      integer_key("log", "max_file_mb", at(&config::log, &log_config::max_file_mb), 1, 1'000'000),
+      integer_key("log", "max_files", at(&config::log, &log_config::max_files), 1, 10'000),
       choice_key("log", "format", at(&config::log, &log_config::format),
                  {{"text", log_format::text}, {"json", log_format::json}}),
   };

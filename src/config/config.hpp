@@ -32,8 +32,15 @@ struct server_config {
   std::vector<std::string> allowed_origins; ///< empty = same host as Host header
   std::vector<std::string> trusted_proxies; ///< CIDR list
   int max_connections = 20000;
+  int max_connections_per_ip = 256;         ///< open connections one address (IPv6: one /64) may hold
   std::size_t max_body_bytes = 16384;
   std::string static_dir = "web";
+  /// Longest wait for a request's header block (also between requests on a kept-alive connection).
+  std::chrono::milliseconds header_timeout = std::chrono::seconds{10};
+  /// Longest TLS handshake, and longest WebSocket upgrade handshake.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds{10};
+  /// A silent WebSocket is pinged after half of this and closed after all of it.
+  std::chrono::milliseconds ws_idle_timeout = std::chrono::seconds{60};
 
   bool operator==(const server_config&) const = default;
 };
@@ -58,6 +65,10 @@ struct limits_config {
   std::chrono::milliseconds lockout_duration = std::chrono::minutes{15};
   int ws_messages_per_second = 20;
   std::size_t max_message_bytes = 65536;
+  int register_per_ip_per_minute = 10;       ///< registrations one address (IPv6: one /64) may make
+  /// Text bytes one user may broadcast (`message` without `to`) per second; each
+  /// recipient gets them all, so this bounds what one sender can queue for any peer.
+  int broadcast_bytes_per_second = 16384;
 
   bool operator==(const limits_config&) const = default;
 };
@@ -65,6 +76,8 @@ struct limits_config {
 /// [database]
 struct database_config {
   std::string url = "sqlite3://data/solod.db";
+  /// Longest a request waits for a database connection before it is answered 503.
+  std::chrono::milliseconds wait_timeout = std::chrono::seconds{2};
 
   bool operator==(const database_config&) const = default;
 };

@@ -119,8 +119,12 @@ config all_changed() {
   c.server.allowed_origins = {"https://chat.example.com", "https://admin.example.com"};
   c.server.trusted_proxies = {"10.0.0.0/8", "fd00::/8", "192.168.1.1"};
   c.server.max_connections = 100;
+  c.server.max_connections_per_ip = 50;
   c.server.max_body_bytes = 2048;
   c.server.static_dir = "/srv/web";
+  c.server.header_timeout = 5s;
+  c.server.handshake_timeout = 3s;
+  c.server.ws_idle_timeout = 2min;
   c.auth.jwt_secret_file = "/run/secrets/jwt";
   c.auth.token_ttl = 8h;
   c.auth.policy = solod::session_policy::deny_new;
@@ -133,7 +137,10 @@ config all_changed() {
   c.limits.lockout_duration = 1h;
   c.limits.ws_messages_per_second = 50;
   c.limits.max_message_bytes = 1024;
+  c.limits.register_per_ip_per_minute = 4;
+  c.limits.broadcast_bytes_per_second = 4096;
   c.database.url = "postgresql://solod:pw@db:5432/solod";
+  c.database.wait_timeout = 500ms;
   c.audit.durability = solod::audit_durability::async;
   c.audit.batch_max = 1000;
   c.audit.flush_interval = 250ms;
@@ -156,8 +163,12 @@ threads = 4
 allowed_origins = ["https://chat.example.com", "https://admin.example.com"]
 trusted_proxies = ["10.0.0.0/8", "fd00::/8", "192.168.1.1"]
 max_connections = 100
+max_connections_per_ip = 50
 max_body_bytes = 2048
 static_dir = "/srv/web"
+header_timeout = "5s"
+handshake_timeout = "3s"
+ws_idle_timeout = "2m"
 
 [auth]
 jwt_secret_file = "/run/secrets/jwt"
@@ -174,9 +185,12 @@ lockout_window = "10m"
 lockout_duration = "1h"
 ws_messages_per_second = 50
 max_message_bytes = 1024
+register_per_ip_per_minute = 4
+broadcast_bytes_per_second = 4096
 
 [database]
 url = "postgresql://solod:pw@db:5432/solod"
+wait_timeout = "500ms"
 
 [audit]
 durability = "async"
@@ -203,8 +217,12 @@ environment all_changed_env() {
       {"SOLOD_SERVER_ALLOWED_ORIGINS", "https://chat.example.com,https://admin.example.com"},
       {"SOLOD_SERVER_TRUSTED_PROXIES", R"(["10.0.0.0/8", "fd00::/8", "192.168.1.1"])"},
       {"SOLOD_SERVER_MAX_CONNECTIONS", "100"},
+      {"SOLOD_SERVER_MAX_CONNECTIONS_PER_IP", "50"},
       {"SOLOD_SERVER_MAX_BODY_BYTES", "2048"},
       {"SOLOD_SERVER_STATIC_DIR", "/srv/web"},
+      {"SOLOD_SERVER_HEADER_TIMEOUT", "5s"},
+      {"SOLOD_SERVER_HANDSHAKE_TIMEOUT", "3s"},
+      {"SOLOD_SERVER_WS_IDLE_TIMEOUT", "2m"},
       {"SOLOD_AUTH_JWT_SECRET_FILE", "/run/secrets/jwt"},
       {"SOLOD_AUTH_TOKEN_TTL", "8h"},
       {"SOLOD_AUTH_SESSION_POLICY", "deny_new"},
@@ -217,7 +235,10 @@ environment all_changed_env() {
       {"SOLOD_LIMITS_LOCKOUT_DURATION", "1h"},
       {"SOLOD_LIMITS_WS_MESSAGES_PER_SECOND", "50"},
       {"SOLOD_LIMITS_MAX_MESSAGE_BYTES", "1024"},
+      {"SOLOD_LIMITS_REGISTER_PER_IP_PER_MINUTE", "4"},
+      {"SOLOD_LIMITS_BROADCAST_BYTES_PER_SECOND", "4096"},
       {"SOLOD_DATABASE_URL", "postgresql://solod:pw@db:5432/solod"},
+      {"SOLOD_DATABASE_WAIT_TIMEOUT", "500ms"},
       {"SOLOD_AUDIT_DURABILITY", "async"},
       {"SOLOD_AUDIT_BATCH_MAX", "1000"},
       {"SOLOD_AUDIT_FLUSH_INTERVAL", "250ms"},
@@ -372,7 +393,7 @@ TEST_CASE("unknown sections and keys are refused", "[config]") {
 
 TEST_CASE("values of the wrong type are refused with the key and the value", "[config]") {
   CHECK_THAT(error_of("[server]\nthreads = \"x\"\n"),
-             Contains("invalid value for server.threads: 'x' (expected an integer >= 0)"));
+             Contains("invalid value for server.threads: 'x' (expected an integer from 0 to 256)"));
   CHECK_THAT(error_of("[server]\nthreads = 1.5\n"), Contains("invalid value for server.threads: '1.5'"));
   CHECK_THAT(error_of("[server]\nlisten = 8443\n"), Contains("invalid value for server.listen: '8443'"));
   CHECK_THAT(error_of("[auth]\nallow_registration = \"yes\"\n"),
@@ -385,11 +406,29 @@ TEST_CASE("values of the wrong type are refused with the key and the value", "[c
              Contains("invalid value for server.trusted_proxies: '[ 1, 2 ]' (expected a list of strings)"));
 }
 
+TEST_CASE("every number is bounded above, with the range in the message", "[config]") {
+  CHECK_THAT(error_of("[audit]\nretention_days = 1000000\n"),
+             Contains("invalid value for audit.retention_days: '1000000' (expected an integer from 1 to 36500)"));
+  CHECK_THAT(error_of("[server]\nthreads = 100000\n"), Contains("server.threads: '100000'"));
+  CHECK_THAT(error_of("[server]\nmax_connections = 9223372036854775807\n"), Contains("server.max_connections"));
+  CHECK_THAT(error_of("[auth]\nmax_connections_per_session = 1001\n"), Contains("auth.max_connections_per_session"));
+  CHECK_THAT(error_of("[limits]\nlockout_threshold = 2000000\n"), Contains("limits.lockout_threshold"));
+  CHECK_THAT(error_of("[log]\nmax_files = 10001\n"), Contains("log.max_files"));
+  CHECK_THAT(error_of("[auth]\ntoken_ttl = \"367d\"\n"),
+             Contains("invalid value for auth.token_ttl: '367d' (expected a duration from 1ms to 366d)"));
+  CHECK_THAT(error_of("[auth]\nidle_timeout = \"9999999999d\"\n"), Contains("auth.idle_timeout"));
+  CHECK_THAT(error_of("[limits]\nlockout_duration = \"99999999999999999999d\"\n"),
+             Contains("limits.lockout_duration"));
+  CHECK_THAT(error_of("[audit]\nflush_interval = \"2m\"\n"), Contains("audit.flush_interval"));
+  CHECK_THAT(error_of("[server]\nheader_timeout = \"1h\"\n"), Contains("server.header_timeout"));
+  CHECK(load_text("[audit]\nretention_days = 36500\n").audit.retention_days == 36500);
+}
+
 TEST_CASE("bad durations are refused", "[config]") {
   CHECK_THAT(error_of("[auth]\ntoken_ttl = \"soon\"\n"),
              Contains("invalid value for auth.token_ttl: 'soon' (expected a duration such as 30s, 15m, 24h)"));
   CHECK_THAT(error_of("[auth]\ntoken_ttl = \"0s\"\n"),
-             Contains("invalid value for auth.token_ttl: '0s' (expected a duration of at least 1ms)"));
+             Contains("invalid value for auth.token_ttl: '0s' (expected a duration from 1ms to 366d)"));
   CHECK_THAT(error_of("[auth]\nidle_timeout = \"0m\"\n"), Contains("auth.idle_timeout: '0m'"));
   CHECK_THAT(error_of("[audit]\nflush_interval = \"0ms\"\n"), Contains("audit.flush_interval: '0ms'"));
   CHECK_THAT(error_of("[limits]\nlockout_window = \"15 m\"\n"), Contains("limits.lockout_window: '15 m'"));
@@ -524,7 +563,7 @@ TEST_CASE("environment values are read as their key's type", "[config]") {
     CHECK(load_text("", {{"SOLOD_SERVER_MAX_BODY_BYTES", "4096"}}).server.max_body_bytes == 4096);
     CHECK_THAT(env_error_of({{"SOLOD_SERVER_THREADS", "x"}}),
                Contains("environment variable SOLOD_SERVER_THREADS: invalid value for server.threads: 'x' "
-                        "(expected an integer >= 0)"));
+                        "(expected an integer from 0 to 256)"));
     CHECK_THAT(env_error_of({{"SOLOD_SERVER_THREADS", "4 "}}), Contains("server.threads: '4 '"));
     CHECK_THAT(env_error_of({{"SOLOD_SERVER_THREADS", ""}}), Contains("server.threads: ''"));
     CHECK_THAT(env_error_of({{"SOLOD_SERVER_THREADS", "-1"}}), Contains("server.threads: '-1'"));
