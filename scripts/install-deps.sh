@@ -7,10 +7,13 @@ build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-
   libsoci-dev libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev
   libtomlplusplus-dev libsodium-dev libpq-dev)
 test_pkgs=(catch2 python3 curl openssl)
+# scripts/test.sh --sanitize and scripts/fuzz.sh: clang with libFuzzer and the
+# sanitizer runtimes, and llvm-symbolizer for readable sanitizer reports.
+sanitize_pkgs=(clang libclang-rt-14-dev llvm-14)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
-  want+=("${test_pkgs[@]}")
+  want+=("${test_pkgs[@]}" "${sanitize_pkgs[@]}")
 fi
 
 missing=()

@@ -11,6 +11,9 @@ namespace {
 
 /// The 16-byte form of an IPv4 or IPv6 address.
 std::optional<std::array<std::uint8_t, 16>> parse_address(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) {
+    return std::nullopt; // inet_pton would stop at the NUL and accept "1.2.3.4\0junk"
+  }
   std::string s(text);
   std::array<std::uint8_t, 16> out{};
   in_addr v4{};

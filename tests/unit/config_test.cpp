@@ -670,3 +670,24 @@ TEST_CASE("render_config writes a config that loads back equal", "[config]") {
     CHECK(load_text(solod::render_config(c)) == c);
   }
 }
+
+TEST_CASE("bytes toml++ mishandles are refused with a config_error (found by fuzz.config)", "[config]") {
+  using Catch::Matchers::Contains;
+  // toml++ asserts (debug) on a table header that starts with no key character.
+  CHECK_THAT(error_of("[=x]\n"), Contains("line 1"));
+  CHECK_THAT(error_of("[\x19]\n"), Contains("line 1"));
+  // toml++ reaches __builtin_unreachable() on U+00A1..U+049A where whitespace may stand.
+  CHECK_THAT(error_of("[server]\nmax_connections = 5\xc4\xab\n"), Contains("line 2"));
+  CHECK_THAT(error_of("[server]\nmax_connections = 5 \xc2\xa1\n"), Contains("not ASCII"));
+  // Inside strings and comments every character is fine.
+  CHECK(load_text("# caf\xc3\xa9\n[server]\nstatic_dir = \"caf\xc3\xa9 \xc4\xab\" # \xc2\xa1\n")
+          .server.static_dir == "caf\xc3\xa9 \xc4\xab");
+  CHECK(load_text("[server]\nstatic_dir = '''a\n\xc4\xab'''\n").server.static_dir == "a\n\xc4\xab");
+}
+
+TEST_CASE("an environment override that is not UTF-8 is refused (found by fuzz.config)", "[config]") {
+  using Catch::Matchers::Contains;
+  CHECK_THAT(env_error_of({{"SOLOD_SERVER_STATIC_DIR", "web\xff"}}), Contains("SOLOD_SERVER_STATIC_DIR"));
+  CHECK_THAT(env_error_of({{"SOLOD_SERVER_STATIC_DIR", "web\xc3"}}), Contains("UTF-8"));
+  CHECK(load_text("", {{"SOLOD_SERVER_STATIC_DIR", "caf\xc3\xa9"}}).server.static_dir == "caf\xc3\xa9");
+}

@@ -39,3 +39,12 @@ TEST_CASE("X-Forwarded-For is believed only from trusted peers", "[proxy]") {
   CHECK(local.client_ip("127.0.0.1", "203.0.113.7, 10.0.0.5") == "203.0.113.7");
   CHECK(local.client_ip("127.0.0.1", "garbage") == "127.0.0.1");
 }
+
+TEST_CASE("an address with a NUL in it is no address (found by fuzz.proxy_trust)", "[proxy]") {
+  using namespace std::string_literals;
+  CHECK_FALSE(ip_network::parse("10.0.0.0\0/8"s));
+  CHECK_FALSE(ip_network::parse("10.0.0.1"s).value().contains("10.0.0.1\0junk"s));
+  proxy_trust local({"127.0.0.1/32"});
+  // inet_pton stops at the NUL: "::\0..." used to be believed as the client "::" plus junk.
+  CHECK(local.client_ip("127.0.0.1", "::\0=\x01"s) == "127.0.0.1");
+}

@@ -1,0 +1,94 @@
+/// @brief Fuzz target: raw bytes as one HTTP request, through Beast's parser and the
+/// real api_router/admin_router over a temporary SQLite database.
+///
+/// `@ADMIN@` and `@USER@` in the input become live tokens, so the fuzzer reaches
+/// the authenticated and admin routes from the seeds. The request is built from
+/// the parsed message the way net/http_session.cpp builds it.
+
+#include "net/proxy_trust.hpp"
+#include "support/fuzz_world.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace http = boost::beast::http;
+
+namespace {
+
+/// Parses `bytes` as a request the way the session's parser is configured; nothing when incomplete or malformed.
+std::optional<http::request<http::string_body>> parse(const std::string& bytes,
+                                                      std::uint64_t body_limit) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(8 * 1024);
+  parser.body_limit(body_limit);
+  parser.eager(true);
+  boost::beast::error_code ec;
+  parser.put(boost::asio::buffer(bytes), ec);
+  if (ec || !parser.is_done()) {
+    return std::nullopt;
+  }
+  return parser.release();
+}
+
+solod::http_request to_request(const http::request<http::string_body>& msg,
+                               const solod::proxy_trust& proxies) {
+  solod::http_request req;
+  req.method = std::string(msg.method_string());
+  req.target = fuzz::valid_utf8(msg.target());
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  std::string forwarded;
+  for (const auto& field : msg) {
+    auto value = fuzz::valid_utf8(field.value());
+    if (field.name() == http::field::x_forwarded_for || field.name_string() == "X-Forwarded-For") {
+      forwarded += forwarded.empty() ? value : "," + value;
+    }
+    req.headers.emplace_back(fuzz::valid_utf8(field.name_string()), std::move(value));
+  }
+  req.body = msg.body();
+  req.client_ip = proxies.client_ip("127.0.0.1", forwarded);
+  return req;
+}
+
+void check_response(const fuzz::routed_response& r) {
+  const auto& h = r.head;
+  if (h.status < 100 || h.status > 599) {
+    std::fprintf(stderr, "status %u out of range\n", h.status);
+    std::abort();
+  }
+  if (h.status >= 500 && h.status != 503) {
+    std::fprintf(stderr, "server error %u: %s\n", h.status, h.body.c_str());
+    std::abort();
+  }
+  // Every JSON answer is JSON (SPEC §3): an error body too.
+  if (!h.stream && h.content_type.rfind("application/json", 0) == 0 && !h.body.empty() &&
+      nlohmann::json::parse(h.body, nullptr, false).is_discarded()) {
+    std::fprintf(stderr, "a JSON response is not JSON: %s\n", h.body.c_str());
+    std::abort();
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto& world = fuzz::fuzz_world::instance();
+  static const solod::proxy_trust proxies(world.cfg.server.trusted_proxies);
+  world.refresh_sessions();
+  auto bytes = world.with_tokens(std::string(reinterpret_cast<const char*>(data), size));
+  auto msg = parse(bytes, world.cfg.server.max_body_bytes);
+  if (!msg) {
+    return 0;
+  }
+  if (msg->target().substr(0, 3) == "/ws") {
+    return 0; // WebSocket upgrades are the ws_dispatch target's
+  }
+  check_response(world.route(to_request(*msg, proxies)));
+  return 0;
+}
