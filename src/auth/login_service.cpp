@@ -170,6 +170,11 @@ void login_service::register_user(user_record user, const std::string& password,
     return;
   }
   auto job = [this, user = std::move(user), password, client, done]() mutable {
+    if (client.gone && client.gone->load()) {
+      // Nobody waits to hear whether the account exists: do not create it.
+      done(register_result{register_result::status::unavailable, "client gone", {}});
+      return;
+    }
     user.password_hash = deps_.hasher->hash(password);
     user.created_at = deps_.clk->now();
     auto fail = done;

@@ -111,6 +111,28 @@ class PerAddressCapTest(SolodTestCase):
                                    timeout=BOUND), "a closed WebSocket kept its place")
 
 
+class IPv6CapTest(SolodTestCase):
+    def test_ipv6_and_ipv4_clients_are_capped_apart(self):
+        # Dual stack: IPv4 clients arrive IPv4-mapped and count as their IPv4
+        # address; ::1 counts as its /64 (the /64 itself is unit-tested in
+        # tests/unit/address_key_test.cpp).
+        s = self.server({"server": {"listen": "[::]:0", "max_connections_per_ip": 2,
+                                    "header_timeout": "30s"}})
+
+        def connect6():
+            sock = socket.create_connection(("::1", s.port), timeout=5)
+            self.addCleanup(sock.close)
+            return sock
+        held = [connect6(), connect6()]
+        self.assertTrue(closed_by_server(connect6()), "a third socket from ::1 was kept")
+        v4 = [connect(self, s), connect(self, s)]
+        for sock in held + v4:
+            self.assertTrue(still_open(sock))
+        self.assertTrue(closed_by_server(connect(self, s)), "a third socket from 127.0.0.1 was kept")
+        self.assertEqual(metric_from(s, "127.0.0.2", "solod_connections_refused_total",
+                                     limit="max_connections_per_ip"), 2)
+
+
 class TotalCapTest(SolodTestCase):
     def test_every_accepted_socket_counts(self):
         s = self.server({"server": {"max_connections": 3, "tls": "auto",
