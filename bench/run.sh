@@ -150,6 +150,7 @@ start_solod() {
 listen = "127.0.0.1:0"
 tls = "$tls"
 max_connections = 20000
+max_connections_per_ip = 20000
 static_dir = "$ROOT/web"
 
 [auth]
@@ -157,6 +158,7 @@ max_connections_per_session = 3
 
 [limits]
 login_per_ip_per_minute = 1000000
+register_per_ip_per_minute = 1000000
 ws_messages_per_second = 100000
 
 [database]

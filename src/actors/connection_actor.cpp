@@ -1,5 +1,6 @@
 #include "actors/connection_actor.hpp"
 
+#include "actors/broadcast_budget.hpp"
 #include "actors/messages.hpp"
 #include "auth/authenticator.hpp"
 #include "net/ping_reply.hpp"
@@ -198,6 +199,13 @@ void on_live_message(connection_self* self, const std::string& type, const json&
                                  {"text", *text},
                                  {"at", format_iso8601(st.ctx->clk->now())}}
                               .dump(-1, ' ', false, json::error_handler_t::replace));
+    if (target.empty() && st.ctx->broadcasts &&
+        !st.ctx->broadcasts->try_spend(s.user_id, out->size())) {
+      // Every online client gets a broadcast: one sender must not fill their queues.
+      st.ctx->stats->broadcasts_rate_limited++;
+      send_error(self, "rate_limited", "too many broadcast bytes per second; wait a moment");
+      return;
+    }
     self->request(st.ctx->presence, caf::infinite, deliver_atom::value, target, out)
       .then([=](bool delivered) {
         if (!delivered) {

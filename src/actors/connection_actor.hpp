@@ -14,6 +14,7 @@
 namespace solod {
 
 class authenticator;
+class broadcast_budget;
 struct metrics;
 
 /// What every connection actor shares; owned by the server.
@@ -24,6 +25,8 @@ struct connection_context {
   caf::actor presence;
   caf::actor audit;
   metrics* stats = nullptr;
+  /// Per-sender budget for broadcasts; null means none.
+  broadcast_budget* broadcasts = nullptr;
   /// How long an unauthenticated connection may wait before its `auth`.
   std::chrono::milliseconds auth_timeout{5000};
 };

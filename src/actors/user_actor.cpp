@@ -128,7 +128,8 @@ void end_live(user_self* self, end_reason reason, const std::string& ip,
       // database is back and the expiry at start-up ends it.
       spdlog::error("user: cannot record end of session {}: {}", id.substr(0, 8), what);
       done();
-    });
+    },
+    db_pool::wait::until_run); // ended in memory already: the row must follow, however late
   if (!queued) {
     spdlog::error("user: database queue full; end of session {} not recorded", ended.id.substr(0, 8));
     done();

@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include "actors/audit_actor.hpp"
+#include "actors/broadcast_budget.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/presence_actor.hpp"
 #include "actors/retention_actor.hpp"
@@ -12,12 +13,14 @@
 #include "auth/hashing_pool.hpp"
 #include "auth/jwt.hpp"
 #include "auth/jwt_secret.hpp"
-#include "auth/login_limiter.hpp"
+#include "auth/account_lockout.hpp"
+#include "auth/ip_rate_limiter.hpp"
 #include "auth/login_service.hpp"
 #include "auth/password_hasher.hpp"
 #include "net/api_router.hpp"
 #include "net/io_pool.hpp"
 #include "net/listener.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/net_context.hpp"
 #include "net/static_files.hpp"
 #include "net/tls_context.hpp"
@@ -92,8 +95,15 @@ int run_server(const config& cfg, const environment& env) {
   const auto cores = core_count();
   password_hasher hasher;
   hashing_pool hashing(cores, 4096);
-  db_pool db(url, 2, 20000);
+  db_pool db(url, 2, 20000, cfg.database.wait_timeout);
+  stats.db_wait_timeouts = [&db] { return db.wait_timeouts(); };
   ip_rate_limiter ip_limiter(clk, cfg.limits.login_per_ip_per_minute);
+  ip_rate_limiter register_limiter(clk, cfg.limits.register_per_ip_per_minute);
+  // Before the actor system: a WebSocket that an actor still holds at exit
+  // gives its place back to a live limiter.
+  connection_limiter limiter(static_cast<std::size_t>(cfg.server.max_connections),
+                             static_cast<std::size_t>(cfg.server.max_connections_per_ip),
+                             cfg.server.trusted_proxies, &stats);
   account_lockout lockout(clk, cfg.limits.lockout_threshold, cfg.limits.lockout_window,
                           cfg.limits.lockout_duration);
 
@@ -142,12 +152,13 @@ int run_server(const config& cfg, const environment& env) {
   auto retention = spawn_retention_actor(system, retention_opts);
 
   login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
-                        audit, &stats});
+                        audit, &stats, &register_limiter});
   authenticator auth(tokens, registry, clk);
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
                      &files, &hasher, &hashing, audit});
 
+  broadcast_budget broadcasts(clk, static_cast<std::size_t>(cfg.limits.broadcast_bytes_per_second));
   connection_context cctx;
   cctx.clk = &clk;
   cctx.auth = &auth;
@@ -155,6 +166,7 @@ int run_server(const config& cfg, const environment& env) {
   cctx.presence = presence;
   cctx.audit = audit;
   cctx.stats = &stats;
+  cctx.broadcasts = &broadcasts;
   ws_tracker websockets;
 
   net_context nctx;
@@ -165,6 +177,10 @@ int run_server(const config& cfg, const environment& env) {
   nctx.router = &router;
   nctx.stats = &stats;
   nctx.proxies = proxy_trust(cfg.server.trusted_proxies);
+  nctx.limiter = &limiter;
+  nctx.header_timeout = cfg.server.header_timeout;
+  nctx.handshake_timeout = cfg.server.handshake_timeout;
+  nctx.ws_idle_timeout = cfg.server.ws_idle_timeout;
   try {
     if (cfg.server.tls != tls_mode::off) {
       nctx.tls = make_tls_context(cfg, cfg.data_dir);

@@ -3,7 +3,8 @@
 #include "actors/messages.hpp"
 #include "auth/credentials.hpp"
 #include "auth/hashing_pool.hpp"
-#include "auth/login_limiter.hpp"
+#include "auth/account_lockout.hpp"
+#include "auth/ip_rate_limiter.hpp"
 #include "auth/password_hasher.hpp"
 #include "config/config.hpp"
 #include "storage/db_pool.hpp"
@@ -79,6 +80,12 @@ void login_service::verify(std::optional<user_record> user, std::string username
                            std::function<void(login_result)> done) {
   auto job = [this, user = std::move(user), username = std::move(username),
               password = std::move(password), client = std::move(client), done]() mutable {
+    if (client.gone && client.gone->load()) {
+      // Nobody waits for the answer: the hash would only cost a core.
+      deps_.stats->count_login(metrics::login_result::abandoned);
+      done(unavailable());
+      return;
+    }
     if (!user) {
       deps_.hasher->verify_dummy(password);
       finish_failure(username, std::nullopt, "unknown_user", client, done);
@@ -155,7 +162,19 @@ void login_service::register_user(user_record user, const std::string& password,
                          "password must be 8-1024 bytes", {}});
     return;
   }
+  if (auto wait = deps_.register_limiter->try_acquire(client.ip)) {
+    register_result limited{register_result::status::rate_limited,
+                            "too many registrations; try again later", {}};
+    limited.retry_after_seconds = *wait;
+    done(std::move(limited));
+    return;
+  }
   auto job = [this, user = std::move(user), password, client, done]() mutable {
+    if (client.gone && client.gone->load()) {
+      // Nobody waits to hear whether the account exists: do not create it.
+      done(register_result{register_result::status::unavailable, "client gone", {}});
+      return;
+    }
     user.password_hash = deps_.hasher->hash(password);
     user.created_at = deps_.clk->now();
     auto fail = done;

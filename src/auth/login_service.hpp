@@ -5,7 +5,9 @@
 
 #include <caf/actor.hpp>
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace solod {
@@ -23,6 +25,9 @@ struct metrics;
 struct client_info {
   std::string ip;
   std::string user_agent;
+  /// Set once the client has closed its connection (null: never known); a
+  /// login whose client is gone is not hashed.
+  std::shared_ptr<const std::atomic<bool>> gone;
 };
 
 /// The answer to a login attempt.
@@ -36,10 +41,11 @@ struct login_result {
 
 /// The answer to a registration.
 struct register_result {
-  enum class status { created, invalid_input, username_taken, disabled, unavailable };
+  enum class status { created, invalid_input, username_taken, disabled, rate_limited, unavailable };
   status result = status::unavailable;
   std::string message;
   user_record user;
+  int retry_after_seconds = 0; ///< with rate_limited
 };
 
 /// Everything the pipelines work with; owned by the server.
@@ -54,6 +60,8 @@ struct login_service_deps {
   caf::actor directory;
   caf::actor audit;
   metrics* stats = nullptr;
+  /// Registrations per address (limits.register_per_ip_per_minute); each costs a hash.
+  ip_rate_limiter* register_limiter = nullptr;
 };
 
 /// Runs logins and registrations without blocking the caller: the user
@@ -70,7 +78,8 @@ public:
   void login(const std::string& username, const std::string& password, const client_info& client,
              std::function<void(login_result)> done);
 
-  /// Creates an account (audited as `register`).
+  /// Creates an account (audited as `register`). Valid requests count against
+  /// the client's registration limit before the password is hashed.
   void register_user(user_record user, const std::string& password, const client_info& client,
                      std::function<void(register_result)> done);
 

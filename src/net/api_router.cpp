@@ -76,7 +76,7 @@ std::string session_cookie(const std::string& token, long long max_age, bool sec
 client_info client_of(const http_request& req) {
   // Bound what the audit log stores of a client-controlled header.
   auto ua = req.header("User-Agent");
-  return client_info{req.client_ip, ua.substr(0, 512)};
+  return client_info{req.client_ip, ua.substr(0, 512), req.client_gone};
 }
 
 } // namespace
@@ -238,6 +238,10 @@ void api_router::do_register(const http_request& req, responder respond) const {
       case register_result::status::disabled:
         respond(error_response(403, "registration_disabled", r.message));
         return;
+      case register_result::status::rate_limited:
+        respond(error_response(429, "rate_limited", r.message)
+                  .with_header("Retry-After", std::to_string(r.retry_after_seconds)));
+        return;
       case register_result::status::unavailable:
         respond(unavailable(r.message));
         return;
@@ -366,29 +370,28 @@ void api_router::do_online(const http_request& req, responder respond) const {
 }
 
 void api_router::do_healthz(responder respond) const {
+  auto unhealthy = [](std::string why) {
+    http_response r;
+    r.status = 503;
+    r.content_type = "text/plain";
+    r.body = std::move(why);
+    r.with_header("Retry-After", "1");
+    return r;
+  };
   auto fail = respond;
+  const db_pool* db = deps_.db;
+  // Healthy means the database answers now, within database.wait_timeout.
   bool queued = deps_.db->try_submit(
-    [respond](soci::session& sql) {
-      int one = 0;
-      sql << "SELECT 1", soci::into(one);
+    [respond, db](soci::session& sql) {
+      db->check_reachable(sql);
       http_response r;
       r.content_type = "text/plain";
       r.body = "ok";
       respond(std::move(r));
     },
-    [fail](const std::string&) {
-      http_response r;
-      r.status = 503;
-      r.content_type = "text/plain";
-      r.body = "database unavailable";
-      fail(std::move(r));
-    });
+    [fail, unhealthy](const std::string&) { fail(unhealthy("database unavailable")); });
   if (!queued) {
-    http_response r;
-    r.status = 503;
-    r.content_type = "text/plain";
-    r.body = "busy";
-    respond(std::move(r));
+    respond(unhealthy("busy"));
   }
 }
 

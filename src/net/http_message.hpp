@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Beast-free HTTP request and response, so handlers compile without Beast.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@ struct http_request {
   std::string body;
   std::string client_ip; ///< after trusted X-Forwarded-For
   bool secure = false;   ///< arrived over TLS
+  /// Becomes true when the client hangs up before its answer (null outside a session).
+  std::shared_ptr<const std::atomic<bool>> client_gone;
 
   /// The first header named `name` (case-insensitive), or "".
   const std::string& header(std::string_view name) const;

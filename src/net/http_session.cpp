@@ -16,8 +16,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
+
+#include <sys/socket.h>
+#include <cerrno>
 
 namespace solod {
 
@@ -29,35 +33,16 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-/// Counts the connection in the metrics for as long as it lives.
-struct connection_gauge {
-  explicit connection_gauge(metrics* m) : m_(m) { m_->open_connections++; }
-  ~connection_gauge() { m_->open_connections--; }
-  connection_gauge(const connection_gauge&) = delete;
-  connection_gauge& operator=(const connection_gauge&) = delete;
-  metrics* m_;
-};
-
-std::string peer_address(const beast::tcp_stream& stream) {
-  beast::error_code ec;
-  auto ep = stream.socket().remote_endpoint(ec);
-  if (ec) {
-    return "";
-  }
-  auto addr = ep.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-    return net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6()).to_string();
-  }
-  return addr.to_string();
-}
-
 /// The request/response loop shared by plain and TLS sessions (CRTP, as in
 /// Beast's advanced_server_flex example).
 template <class Derived>
 class http_session {
 public:
-  http_session(beast::flat_buffer buffer, const net_context& ctx, std::string peer)
-    : buffer_(std::move(buffer)), ctx_(ctx), peer_(std::move(peer)), gauge_(ctx.stats) {}
+  http_session(beast::flat_buffer buffer, const net_context& ctx, std::string peer,
+               connection_slot slot)
+    : buffer_(std::move(buffer)), ctx_(ctx), peer_(std::move(peer)), slot_(std::move(slot)) {}
+
+  ~http_session() { gone_->store(true); }
 
 protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -66,7 +51,9 @@ protected:
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.header_limit));
     parser_->body_limit(ctx_.cfg->server.max_body_bytes);
-    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.read_timeout);
+    // One deadline for the whole request, and for the wait before it on a
+    // kept-alive connection: a client sending a byte a second is dropped.
+    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.header_timeout);
     http::async_read(derived().stream(), buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
@@ -113,10 +100,12 @@ protected:
     req.body = std::move(msg.body());
     req.secure = Derived::secure;
     req.client_ip = ctx_.proxies.client_ip(peer_, req.header("X-Forwarded-For"));
+    req.client_gone = gone_;
     is_head_ = req.method == "HEAD";
 
     // No read is outstanding while the handler works: one request at a time.
     beast::get_lowest_layer(derived().stream()).expires_never();
+    watch_for_hangup();
     auto self = derived().shared_from_this();
     ctx_.router->handle(std::move(req), [self](http_response r) {
       net::post(self->stream().get_executor(),
@@ -137,10 +126,6 @@ protected:
       send_and_close(403, "forbidden", "origin not allowed");
       return;
     }
-    if (ctx_.websockets->size() >= static_cast<std::size_t>(cfg.server.max_connections)) {
-      send_and_close(503, "unavailable", "too many connections");
-      return;
-    }
     http_request view;
     for (const auto& field : msg) {
       if (field.name() == http::field::authorization || field.name() == http::field::cookie) {
@@ -153,6 +138,30 @@ protected:
     info.user_agent = std::string(msg[http::field::user_agent].substr(0, 512));
     info.connected_at = std::chrono::system_clock::now();
     derived().hand_over(std::move(msg), std::move(info), request_token(view));
+  }
+
+  /// No read is outstanding while the router works, so a client that hangs
+  /// up would go unnoticed: wait for the socket to turn readable and peek. An
+  /// end of stream (or a reset) marks the client gone, and work for it, such
+  /// as an Argon2id hash, is skipped. Bytes of a next request end the watch.
+  void watch_for_hangup() {
+    if (watching_) {
+      return;
+    }
+    watching_ = true;
+    auto self = derived().shared_from_this();
+    auto& socket = beast::get_lowest_layer(derived().stream()).socket();
+    socket.async_wait(tcp::socket::wait_read, [self, &socket](beast::error_code ec) {
+      self->watching_ = false;
+      if (ec) {
+        return; // closed or cancelled by us
+      }
+      char byte = 0;
+      auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        self->gone_->store(true);
+      }
+    });
   }
 
   void send_and_close(unsigned status, const std::string& code, const std::string& message) {
@@ -173,7 +182,7 @@ protected:
                 [s, data = std::make_shared<std::string>(std::move(data)),
                  written = std::move(written)]() mutable {
         s->response_ = data;
-        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.read_timeout);
+        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.write_timeout);
         net::async_write(s->stream(), http::make_chunk(net::buffer(*data)),
                          [s, written = std::move(written)](beast::error_code ec, std::size_t) {
           s->response_.reset();
@@ -184,7 +193,7 @@ protected:
     void finish() override {
       auto s = session_;
       net::post(s->stream().get_executor(), [s] {
-        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.read_timeout);
+        beast::get_lowest_layer(s->stream()).expires_after(s->ctx_.write_timeout);
         net::async_write(s->stream(), http::make_chunk_last(),
                          beast::bind_front_handler(&http_session::on_write, s));
       });
@@ -255,7 +264,7 @@ public:
     }
     response_ = res;
     close_after_write_ = close;
-    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.read_timeout);
+    beast::get_lowest_layer(derived().stream()).expires_after(ctx_.write_timeout);
     http::async_write(derived().stream(), *res,
                       beast::bind_front_handler(&http_session::on_write, derived().shared_from_this()));
   }
@@ -278,9 +287,12 @@ protected:
   const net_context& ctx_;
   std::string peer_;
   std::shared_ptr<void> response_; ///< what the outstanding write refers to
+  connection_slot slot_;           ///< this socket's place under the caps; a WebSocket takes it
 
 private:
-  connection_gauge gauge_;
+  /// Set when the client hung up (or the session ended); shared with the requests' work.
+  std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
+  bool watching_ = false;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool close_after_write_ = false;
@@ -295,8 +307,9 @@ public:
   static constexpr bool secure = false;
 
   plain_http_session(beast::tcp_stream&& stream, beast::flat_buffer&& buffer,
-                     const net_context& ctx, std::string peer)
-    : http_session(std::move(buffer), ctx, std::move(peer)), stream_(std::move(stream)) {}
+                     const net_context& ctx, std::string peer, connection_slot slot)
+    : http_session(std::move(buffer), ctx, std::move(peer), std::move(slot)),
+      stream_(std::move(stream)) {}
 
   void run() { do_read(); }
   beast::tcp_stream& stream() { return stream_; }
@@ -304,7 +317,7 @@ public:
   /// Gives the stream to a websocket session; this HTTP session ends.
   void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
     start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(info),
-                            std::move(token));
+                            std::move(token), std::move(slot_));
   }
 
   /// Closes our sending side, then drains what the peer still sends for a
@@ -344,11 +357,14 @@ public:
   static constexpr bool secure = true;
 
   ssl_http_session(beast::tcp_stream&& stream, ssl::context& tls, beast::flat_buffer&& buffer,
-                   const net_context& ctx, std::string peer)
-    : http_session(std::move(buffer), ctx, std::move(peer)), stream_(std::move(stream), tls) {}
+                   const net_context& ctx, std::string peer, connection_slot slot)
+    : http_session(std::move(buffer), ctx, std::move(peer), std::move(slot)),
+      stream_(std::move(stream), tls) {}
 
   void run() {
-    beast::get_lowest_layer(stream_).expires_after(ctx_.read_timeout);
+    // The handshake has its own deadline (server.handshake_timeout), so a
+    // client that starts one and stalls cannot hold the socket.
+    beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
     // The detector's bytes are the start of the handshake.
     stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
                             beast::bind_front_handler(&ssl_http_session::on_handshake,
@@ -360,7 +376,7 @@ public:
   /// Gives the stream to a websocket session; this HTTP session ends.
   void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
     start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(info),
-                            std::move(token));
+                            std::move(token), std::move(slot_));
   }
 
   void do_eof() {
@@ -387,8 +403,9 @@ private:
 /// Looks at the first bytes of a connection to choose plain or TLS.
 class detect_session : public std::enable_shared_from_this<detect_session> {
 public:
-  detect_session(tcp::socket&& socket, const net_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx) {}
+  detect_session(tcp::socket&& socket, const net_context& ctx, connection_slot slot,
+                 std::string peer)
+    : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)), peer_(std::move(peer)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -397,13 +414,14 @@ public:
 
 private:
   void on_run() {
-    peer_ = peer_address(stream_);
     if (ctx_.cfg->server.tls == tls_mode::off) {
       std::make_shared<plain_http_session>(std::move(stream_), std::move(buffer_), ctx_,
-                                           std::move(peer_))->run();
+                                           std::move(peer_), std::move(slot_))->run();
       return;
     }
-    stream_.expires_after(ctx_.read_timeout);
+    // The first bytes start a TLS handshake or a request: either way the
+    // client has handshake_timeout to send them.
+    stream_.expires_after(ctx_.handshake_timeout);
     beast::async_detect_ssl(stream_, buffer_,
                             beast::bind_front_handler(&detect_session::on_detect, shared_from_this()));
   }
@@ -415,7 +433,7 @@ private:
     }
     if (is_tls) {
       std::make_shared<ssl_http_session>(std::move(stream_), *ctx_.tls, std::move(buffer_), ctx_,
-                                         std::move(peer_))->run();
+                                         std::move(peer_), std::move(slot_))->run();
       return;
     }
     if (ctx_.cfg->server.tls == tls_mode::required) {
@@ -424,19 +442,21 @@ private:
       return;
     }
     std::make_shared<plain_http_session>(std::move(stream_), std::move(buffer_), ctx_,
-                                         std::move(peer_))->run();
+                                         std::move(peer_), std::move(slot_))->run();
   }
 
   beast::tcp_stream stream_;
   const net_context& ctx_;
-  beast::flat_buffer buffer_;
+  connection_slot slot_;
   std::string peer_;
+  beast::flat_buffer buffer_;
 };
 
 } // namespace
 
-void start_http_session(tcp::socket socket, const net_context& ctx) {
-  std::make_shared<detect_session>(std::move(socket), ctx)->run();
+void start_http_session(tcp::socket socket, const net_context& ctx, connection_slot slot,
+                        std::string peer) {
+  std::make_shared<detect_session>(std::move(socket), ctx, std::move(slot), std::move(peer))->run();
 }
 
 } // namespace solod

@@ -1,5 +1,6 @@
 #include "net/listener.hpp"
 
+#include "net/connection_limiter.hpp"
 #include "net/http_session.hpp"
 #include "net/io_pool.hpp"
 #include "net/net_context.hpp"
@@ -15,6 +16,24 @@ namespace solod {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+namespace {
+
+/// The peer's address as text; an IPv4-mapped IPv6 address as plain IPv4.
+std::string peer_address(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) {
+    return "";
+  }
+  auto addr = ep.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6()).to_string();
+  }
+  return addr.to_string();
+}
+
+} // namespace
 
 listener::listener(io_pool& pool, const net_context& ctx)
   : pool_(pool), ctx_(ctx), acceptor_(pool.first()), backoff_(acceptor_.get_executor()) {}
@@ -87,12 +106,16 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
       }
     });
     return;
-  } else if (ctx_.stats->open_connections.load() >= ctx_.cfg->server.max_connections) {
+  }
+  auto peer = peer_address(socket);
+  // Every accepted socket holds a place until it closes, whatever it becomes;
+  // over a cap it is closed at once, before it costs a session or a read.
+  if (auto slot = ctx_.limiter->try_admit(peer)) {
+    socket.set_option(tcp::no_delay(true), ec);
+    start_http_session(std::move(socket), ctx_, std::move(slot), std::move(peer));
+  } else {
     boost::system::error_code ignored;
     socket.close(ignored);
-  } else {
-    socket.set_option(tcp::no_delay(true), ec);
-    start_http_session(std::move(socket), ctx_);
   }
   do_accept();
 }

@@ -14,6 +14,9 @@ struct net_context;
 
 /// The listening socket. `start` binds (throwing std::runtime_error naming the
 /// address on failure); `stop` closes it so no new connection is accepted.
+/// Each accepted socket first takes a place from the context's
+/// connection_limiter; a socket over max_connections or its address's
+/// max_connections_per_ip is closed at once.
 class listener : public std::enable_shared_from_this<listener> {
 public:
   /// Accepts on `pool.first()` and hands each connection to the pool's next context.

@@ -14,6 +14,7 @@
 namespace solod {
 
 class api_router;
+class connection_limiter;
 class ws_tracker;
 struct connection_context;
 struct metrics;
@@ -26,15 +27,23 @@ struct net_context {
   std::shared_ptr<boost::asio::ssl::context> tls; ///< null when tls = off
   proxy_trust proxies{{}};
   std::size_t header_limit = 8 * 1024;
-  /// A client must send a whole request (or finish the TLS handshake) in this time.
-  std::chrono::seconds read_timeout{30};
+  /// Caps accepted sockets, in all and per address.
+  connection_limiter* limiter = nullptr;
+  /// A client must send a whole request in this time, and the next one of a
+  /// kept-alive connection within it too (server.header_timeout).
+  std::chrono::milliseconds header_timeout{10'000};
+  /// A TLS handshake (from the first byte) and a WebSocket upgrade or close
+  /// handshake must finish in this time (server.handshake_timeout).
+  std::chrono::milliseconds handshake_timeout{10'000};
+  /// Each response write (or chunk) must be taken by the client in this time.
+  std::chrono::milliseconds write_timeout{30'000};
 
   // -- WebSockets --------------------------------------------------------------
   ws_tracker* websockets = nullptr;
   caf::actor_system* actors_system = nullptr;
   const connection_context* connections = nullptr;
   /// Silence after which a WebSocket is closed; it is pinged at half of it.
-  std::chrono::seconds ws_idle_timeout{60};
+  std::chrono::milliseconds ws_idle_timeout{60'000};
   /// Outbound bytes one WebSocket may have queued before it counts as a slow consumer.
   std::size_t ws_max_queued_bytes = 1 << 20;
 };

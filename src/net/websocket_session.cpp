@@ -34,8 +34,9 @@ template <class Stream>
 class websocket_session final : public ws_sink,
                                 public std::enable_shared_from_this<websocket_session<Stream>> {
 public:
-  websocket_session(Stream&& stream, const net_context& ctx)
-    : ws_(std::move(stream)), ctx_(ctx), rate_(ctx.cfg->limits.ws_messages_per_second) {}
+  websocket_session(Stream&& stream, const net_context& ctx, connection_slot slot)
+    : ws_(std::move(stream)), ctx_(ctx), rate_(ctx.cfg->limits.ws_messages_per_second),
+      slot_(std::move(slot)) {}
 
   ~websocket_session() override {
     if (tracked_) {
@@ -45,12 +46,13 @@ public:
   }
 
   void run(upgrade_request req, connection_info info, std::string token) {
-    // Beast's websocket timeouts replace the tcp_stream's: handshake 30 s;
-    // after idle_timeout / 2 of silence the server pings, and a peer that
-    // has said nothing for idle_timeout is closed.
+    // Beast's websocket timeouts replace the tcp_stream's: the upgrade answer
+    // and the close handshake get server.handshake_timeout; after
+    // ws_idle_timeout / 2 of silence the server pings, and a peer that has
+    // sent nothing (not even a pong) for ws_idle_timeout is dropped.
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = std::chrono::seconds(30);
+    timeouts.handshake_timeout = ctx_.handshake_timeout;
     timeouts.idle_timeout = ctx_.ws_idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
@@ -298,25 +300,28 @@ private:
   caf::actor conn_;
   connection_info info_;
   std::string token_;
+  connection_slot slot_; ///< the socket's place under the connection caps
 };
 
 template <class Stream>
 void start(Stream&& stream, upgrade_request req, const net_context& ctx, connection_info info,
-           std::string token) {
-  std::make_shared<websocket_session<std::decay_t<Stream>>>(std::move(stream), ctx)
+           std::string token, connection_slot slot) {
+  std::make_shared<websocket_session<std::decay_t<Stream>>>(std::move(stream), ctx, std::move(slot))
     ->run(std::move(req), std::move(info), std::move(token));
 }
 
 } // namespace
 
 void start_websocket_session(beast::tcp_stream stream, upgrade_request req,
-                             const net_context& ctx, connection_info info, std::string token) {
-  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token));
+                             const net_context& ctx, connection_info info, std::string token,
+                             connection_slot slot) {
+  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token), std::move(slot));
 }
 
 void start_websocket_session(beast::ssl_stream<beast::tcp_stream> stream, upgrade_request req,
-                             const net_context& ctx, connection_info info, std::string token) {
-  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token));
+                             const net_context& ctx, connection_info info, std::string token,
+                             connection_slot slot) {
+  start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token), std::move(slot));
 }
 
 } // namespace solod

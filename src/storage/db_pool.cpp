@@ -15,8 +15,9 @@ thread_local thread_connection current;
 
 } // namespace
 
-db_pool::db_pool(database_url url, std::size_t threads, std::size_t max_queue)
-  : url_(std::move(url)), workers_(threads, max_queue, "solod-db") {}
+db_pool::db_pool(database_url url, std::size_t threads, std::size_t max_queue,
+                 std::chrono::milliseconds wait_timeout)
+  : url_(std::move(url)), wait_timeout_(wait_timeout), workers_(threads, max_queue, "solod-db") {}
 
 soci::session& db_pool::connection() {
   if (!current.sql) {
@@ -25,8 +26,8 @@ soci::session& db_pool::connection() {
   return *current.sql;
 }
 
-bool db_pool::try_submit(work_fn work, error_fn failed) {
-  return workers_.try_submit([this, work = std::move(work), failed = std::move(failed)] {
+bool db_pool::try_submit(work_fn work, error_fn failed, wait w) {
+  auto job = [this, work = std::move(work), failed]() {
     try {
       work(connection());
     } catch (const std::exception& e) {
@@ -34,7 +35,23 @@ bool db_pool::try_submit(work_fn work, error_fn failed) {
       current.sql.reset();
       failed(e.what());
     }
-  });
+  };
+  if (w == wait::until_run) {
+    return workers_.try_submit(std::move(job));
+  }
+  auto expired = [failed = std::move(failed)] { failed("timed out waiting for the database"); };
+  return workers_.try_submit(std::move(job), wait_timeout_, std::move(expired));
+}
+
+void db_pool::check_reachable(soci::session& sql) const {
+  if (url_.dialect == sql_dialect::sqlite) {
+    auto fresh = open_database(url_);
+    int tables = 0;
+    *fresh << "SELECT count(*) FROM sqlite_master", soci::into(tables);
+    return;
+  }
+  int one = 0;
+  sql << "SELECT 1", soci::into(one);
 }
 
 } // namespace solod

@@ -56,7 +56,7 @@ std::string metrics::render() const {
 
   out += "# HELP solod_logins_total Login attempts by result.\n# TYPE solod_logins_total counter\n";
   static const char* const names[] = {"success", "invalid_credentials", "rate_limited",
-                                      "session_active", "unavailable"};
+                                      "session_active", "unavailable", "abandoned"};
   for (std::size_t i = 0; i < logins.size(); ++i) {
     std::snprintf(line, sizeof line, "solod_logins_total{result=\"%s\"} %llu\n", names[i],
                   static_cast<unsigned long long>(logins[i].load()));
@@ -65,7 +65,23 @@ std::string metrics::render() const {
 
   gauge("solod_live_sessions", "Sessions currently live.", "gauge",
         live_sessions ? live_sessions() : 0);
-  gauge("solod_open_connections", "HTTP connections open (WebSockets are counted apart).", "gauge", open_connections.load());
+  gauge("solod_open_connections",
+        "Accepted sockets open: TLS detection, HTTP and WebSocket (the last also in solod_open_websockets).",
+        "gauge", open_connections.load());
+  out += "# HELP solod_connections_refused_total Sockets closed at accept, by limit.\n"
+         "# TYPE solod_connections_refused_total counter\n";
+  std::snprintf(line, sizeof line,
+                "solod_connections_refused_total{limit=\"max_connections\"} %llu\n"
+                "solod_connections_refused_total{limit=\"max_connections_per_ip\"} %llu\n",
+                static_cast<unsigned long long>(connections_refused_total.load()),
+                static_cast<unsigned long long>(connections_refused_per_ip.load()));
+  out += line;
+  gauge("solod_db_wait_timeouts_total",
+        "Database jobs answered 503 after waiting database.wait_timeout for the pool.", "counter",
+        static_cast<long long>(db_wait_timeouts ? db_wait_timeouts() : 0));
+  gauge("solod_ws_broadcasts_rate_limited_total",
+        "Broadcasts refused by limits.broadcast_bytes_per_second.", "counter",
+        static_cast<long long>(broadcasts_rate_limited.load()));
   gauge("solod_audit_queue_depth", "Audit events held and not yet committed.", "gauge",
         audit_queue_depth.load());
   gauge("solod_audit_events_committed_total", "Audit events committed.", "counter",

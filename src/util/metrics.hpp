@@ -34,7 +34,8 @@ struct metrics {
   metrics();
 
   /// Login attempts by outcome.
-  enum class login_result { success, invalid_credentials, rate_limited, session_active, unavailable, count_ };
+  /// `abandoned`: the client closed its connection before the password was hashed.
+  enum class login_result { success, invalid_credentials, rate_limited, session_active, unavailable, abandoned, count_ };
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(login_result::count_)> logins{};
 
   std::array<std::atomic<std::uint64_t>, 600> http_responses{}; ///< by status code
@@ -45,7 +46,15 @@ struct metrics {
   histogram audit_batch_size;
   histogram audit_commit_seconds;
 
-  std::atomic<std::int64_t> open_connections{0}; ///< TCP connections being served
+  std::atomic<std::int64_t> open_connections{0}; ///< accepted sockets being served (HTTP, TLS, WebSocket)
+  /// Sockets closed at accept: server.max_connections reached, or the address's
+  /// server.max_connections_per_ip.
+  std::atomic<std::uint64_t> connections_refused_total{0};
+  std::atomic<std::uint64_t> connections_refused_per_ip{0};
+  /// Requests answered 503 because they waited database.wait_timeout for the database pool.
+  std::function<std::uint64_t()> db_wait_timeouts;
+  /// Broadcasts refused by limits.broadcast_bytes_per_second.
+  std::atomic<std::uint64_t> broadcasts_rate_limited{0};
 
   std::atomic<std::int64_t> open_websockets{0};
   std::atomic<std::uint64_t> ws_messages_in{0};

@@ -60,8 +60,11 @@ export class Solod {
     this.dir = mkdtempSync(join(tmpdir(), 'solod-browser-'));
     this.config_path = join(this.dir, 'solod.toml');
     this.config = {
-      server: { listen: '127.0.0.1:0', tls: 'off', static_dir: join(SOURCE_DIR, 'web'), ...(extra_config.server || {}) },
-      limits: { login_per_ip_per_minute: 1000, ...(extra_config.limits || {}) },
+      // Browser and test both come from 127.0.0.1: the per-address limits are lifted.
+      server: { listen: '127.0.0.1:0', tls: 'off', static_dir: join(SOURCE_DIR, 'web'),
+                max_connections_per_ip: 100000, ...(extra_config.server || {}) },
+      limits: { login_per_ip_per_minute: 1000, register_per_ip_per_minute: 1000,
+                ...(extra_config.limits || {}) },
     };
     for (const [section, keys] of Object.entries(extra_config)) {
       if (!this.config[section]) this.config[section] = { ...keys };

@@ -1,35 +1,14 @@
 #pragma once
-/// @brief Brute-force defences: a per-IP login rate limit and per-account lockout.
+/// @brief Per-account lockout after repeated failed logins.
 
 #include "util/clock.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <optional>
-#include <string>
 #include <unordered_map>
 
 namespace solod {
-
-/// Sliding-window limit of login attempts per client IP (SPEC login_per_ip_per_minute).
-/// Thread-safe; memory is bounded by pruning idle entries.
-class ip_rate_limiter {
-public:
-  /// Throws std::invalid_argument when `per_minute` < 1.
-  ip_rate_limiter(const clock& clk, int per_minute);
-
-  /// Counts one attempt from `ip`; nothing when allowed, else the seconds to wait (>= 1).
-  std::optional<int> try_acquire(const std::string& ip);
-
-private:
-  const clock& clock_;
-  int per_minute_;
-  std::mutex mtx_;
-  std::unordered_map<std::string, std::deque<time_point>> attempts_;
-  time_point last_prune_{};
-};
 
 /// Per-account lockout: `threshold` failures within `window` lock the account for `duration`.
 /// Thread-safe. Keys are user ids.
