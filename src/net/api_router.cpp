@@ -12,6 +12,7 @@
 #include "net/static_files.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/user_repository.hpp"
+#include "util/json_text.hpp"
 #include "util/metrics.hpp"
 #include "util/random.hpp"
 #include "util/time_format.hpp"
@@ -74,9 +75,8 @@ std::string session_cookie(const std::string& token, long long max_age, bool sec
 }
 
 client_info client_of(const http_request& req) {
-  // Bound what the audit log stores of a client-controlled header.
-  auto ua = req.header("User-Agent");
-  return client_info{req.client_ip, ua.substr(0, 512)};
+  // The User-Agent is already valid UTF-8 of at most 512 bytes (http_session).
+  return client_info{req.client_ip, req.header("User-Agent")};
 }
 
 } // namespace
@@ -227,7 +227,7 @@ void api_router::do_register(const http_request& req, responder respond) const {
                               [respond](register_result r) {
     switch (r.result) {
       case register_result::status::created:
-        respond(json_response(201, json{{"user", user_json(r.user)}}.dump()));
+        respond(json_response(201, to_json_text(json{{"user", user_json(r.user)}})));
         return;
       case register_result::status::invalid_input:
         respond(error_response(400, "invalid_input", r.message));
@@ -280,7 +280,7 @@ void api_router::do_login(const http_request& req, responder respond) const {
           {"session", {{"id", r.session.id}, {"created_at", format_iso8601(r.session.login_ts)}}},
           {"user", user_json(r.user)},
         };
-        respond(json_response(200, out.dump())
+        respond(json_response(200, to_json_text(out))
                   .with_header("Set-Cookie", session_cookie(token, expires_in, secure))
                   .with_header("Cache-Control", "no-store"));
         return;
@@ -338,7 +338,8 @@ void api_router::do_me(const http_request& req, responder respond) const {
         respond(unauthorized());
         return;
       }
-      respond(json_response(200, json{{"user", user_json(*user)}, {"session", session_json(session)}}.dump()));
+      respond(json_response(
+        200, to_json_text(json{{"user", user_json(*user)}, {"session", session_json(session)}})));
     },
     [fail](const std::string&) { fail(unavailable("database unavailable")); });
   if (!queued) {
@@ -362,7 +363,7 @@ void api_router::do_online(const http_request& req, responder respond) const {
   for (const auto& n : names) {
     users.push_back(n);
   }
-  respond(json_response(200, json{{"users", users}, {"count", names.size()}}.dump()));
+  respond(json_response(200, to_json_text(json{{"users", users}, {"count", names.size()}})));
 }
 
 void api_router::do_healthz(responder respond) const {
