@@ -1,5 +1,7 @@
 #include "auth/login_limiter.hpp"
 
+#include "util/saturating_time.hpp"
+
 #include <stdexcept>
 
 namespace solod {
@@ -11,7 +13,10 @@ constexpr milliseconds rate_window{60'000};
 /// Drops attempts that have left the window ending at `now`, and any stamped after
 /// `now`: the wall clock stepped back, and keeping them would lock clients out for the step.
 void forget_outside(std::deque<time_point>& stamps, time_point now, milliseconds window) {
-  while (!stamps.empty() && now - stamps.front() >= window) {
+  // Compared in the window's unit: a long configured window converted to
+  // the clock's nanoseconds would overflow.
+  while (!stamps.empty() &&
+         std::chrono::duration_cast<milliseconds>(now - stamps.front()) >= window) {
     stamps.pop_front();
   }
   while (!stamps.empty() && stamps.back() > now) {
@@ -99,7 +104,7 @@ bool account_lockout::record_failure(std::int64_t user_id) {
   forget_outside(e.failures, now, window_);
   e.failures.push_back(now);
   if (e.failures.size() >= static_cast<std::size_t>(threshold_)) {
-    e.locked_until = now + duration_;
+    e.locked_until = add_saturating(now, duration_);
     e.failures.clear();
     return true;
   }
