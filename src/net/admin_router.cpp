@@ -228,13 +228,19 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
     }
     return;
   }
-  if (path == "/api/admin/audit" || path == "/api/admin/audit.csv") {
-    if (m != "GET") {
-      method_not_allowed("GET");
-    } else if (path == "/api/admin/audit") {
+  if (path == "/api/admin/audit") {
+    if (m == "GET") {
       list_audit(sql, req, respond);
     } else {
+      method_not_allowed("GET");
+    }
+    return;
+  }
+  if (path == "/api/admin/audit.csv") {
+    if (m == "GET" || m == "HEAD") {
       export_audit_csv(req, admin, respond);
+    } else {
+      method_not_allowed("GET, HEAD");
     }
     return;
   }
@@ -464,7 +470,11 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
       return;
     }
   }
-  auto rows = session_repository(sql).page(filter, *limit, after);
+  // One row more than the page: it says whether another page exists, so the
+  // cursor is null on the last page even when that page is exactly full.
+  auto rows = session_repository(sql).page(filter, *limit + 1, after);
+  const bool more = rows.size() > *limit;
+  rows.resize(std::min(rows.size(), *limit));
   json list = json::array();
   for (const auto& s : rows) {
     int connections = 0;
@@ -486,7 +496,7 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
     });
   }
   json next;
-  if (rows.size() == *limit) {
+  if (more) {
     next = page_position{format_iso8601(rows.back().login_ts), 0, rows.back().id}.encode();
   }
   respond(json_response(200, dump(json{{"sessions", list}, {"next_cursor", next}})));
@@ -526,13 +536,16 @@ void admin_router::list_audit(soci::session& sql, const http_request& req,
     return;
   }
   auto& q = std::get<audit_query>(parsed);
-  auto rows = login_log_repository(sql).page(q.filter, q.limit, q.after);
+  // One row more than the page: see list_sessions.
+  auto rows = login_log_repository(sql).page(q.filter, q.limit + 1, q.after);
+  const bool more = rows.size() > q.limit;
+  rows.resize(std::min(rows.size(), q.limit));
   json list = json::array();
   for (const auto& e : rows) {
     list.push_back(event_json(e));
   }
   json next;
-  if (rows.size() == q.limit) {
+  if (more) {
     next = page_position{format_iso8601(rows.back().timestamp), rows.back().id, ""}.encode();
   }
   respond(json_response(200, dump(json{{"events", list}, {"next_cursor", next}})));
@@ -602,14 +615,21 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
     return;
   }
   auto& q = std::get<audit_query>(parsed);
-  audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
-  auto job = std::make_shared<csv_export>();
-  job->db = deps_.db;
-  job->filter = q.filter;
   http_response r;
   r.content_type = "text/csv; charset=utf-8";
   r.with_header("Content-Disposition", "attachment; filename=\"solod-audit.csv\"");
   r.with_header("Cache-Control", "no-store");
+  if (req.method == "HEAD") {
+    // The header of the export and nothing else: no query, no body (the
+    // session sends only the header of a streamed answer to a HEAD).
+    r.stream = [](std::shared_ptr<chunk_sink>) {};
+    respond(std::move(r));
+    return;
+  }
+  audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
+  auto job = std::make_shared<csv_export>();
+  job->db = deps_.db;
+  job->filter = q.filter;
   r.stream = [job](std::shared_ptr<chunk_sink> sink) {
     job->sink = std::move(sink);
     job->next();
