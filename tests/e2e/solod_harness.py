@@ -310,6 +310,8 @@ class Solod:
         self.config_path = os.path.join(self.dir, "solod.toml")
         self.config = merge_config(self.default_config(), config)
         self.env = dict(env or {})
+        # Runs in the child before exec (e.g. resource.setrlimit); None: nothing.
+        self.preexec: Callable[[], None] | None = None
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.host = "127.0.0.1"
@@ -356,8 +358,13 @@ class Solod:
         with self._cond:
             offset = len(self._buf)
         kwargs = {}
+        extra = self.preexec
         if threading.current_thread() is threading.main_thread():
-            kwargs["preexec_fn"] = _die_with_parent  # PDEATHSIG follows the spawning thread
+            # PDEATHSIG follows the spawning thread
+            kwargs["preexec_fn"] = ((lambda: (_die_with_parent(), extra())) if extra
+                                    else _die_with_parent)
+        elif extra:
+            kwargs["preexec_fn"] = extra
         self.proc = subprocess.Popen(
             [SOLOD_BIN, "--config", self.config_path], cwd=self.dir,
             env=_child_env(self.env), stdin=subprocess.DEVNULL,
