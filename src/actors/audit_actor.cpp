@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace solod {
 
@@ -39,15 +40,21 @@ struct audit_state {
     }
   }
 
-  /// Answers false to every commit request held and drops its event.
+  /// Answers false to every commit request held and drops its event (the
+  /// depth is published first, so whoever hears "false" sees it gone).
   void withdraw_awaited() {
-    std::erase_if(held, [](held_event& h) {
+    std::vector<caf::typed_response_promise<bool>> refused;
+    std::erase_if(held, [&](held_event& h) {
       if (!h.promise) {
         return false;
       }
-      h.promise->deliver(false);
+      refused.push_back(std::move(*h.promise));
       return true;
     });
+    publish_depth();
+    for (auto& p : refused) {
+      p.deliver(false);
+    }
   }
 
   /// Commits one batch from the front; false when the database failed.
