@@ -13,8 +13,10 @@
 #include "storage/user_repository.hpp"
 #include "util/clock.hpp"
 #include "util/csv.hpp"
+#include "util/json_text.hpp"
 #include "util/query_string.hpp"
 #include "util/time_format.hpp"
+#include "util/utf8.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -131,14 +133,18 @@ std::string csv_header() {
                   "status", "detail", "legal_basis"});
 }
 
+/// One CSV record of `e`. Rows written before the network input was
+/// sanitized may hold invalid UTF-8: the export is `charset=utf-8`, so it is
+/// repaired here (U+FFFD); controls stay, quoted by csv_row.
 std::string csv_of(const audit_event& e) {
-  return csv_row({std::to_string(e.id), format_iso8601(e.timestamp), e.event_type,
+  return sanitize_utf8(csv_row({std::to_string(e.id), format_iso8601(e.timestamp), e.event_type,
                   e.user_id ? std::to_string(*e.user_id) : "", e.username, e.session_id,
-                  e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis});
+                  e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis}),
+                       std::string::npos, utf8_controls::keep);
 }
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return to_json_text(j);
 }
 
 } // namespace

@@ -13,12 +13,14 @@ The requests go over raw sockets: http.client refuses such header values.
 
 import json
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from solod_harness import SolodTestCase, add_admin_token, csv_rows, unique_name  # noqa: E402
+from solod_harness import (SOLOD_BIN, SolodTestCase, add_admin_token, csv_rows,  # noqa: E402
+                           unique_name)
 
 PASSWORD = "correct horse battery"
 UA_LIMIT = 512
@@ -203,6 +205,40 @@ class HostileBytesTest(SolodTestCase):
                     lines += 1
         self.assertGreater(lines, 0)
         self.assertTrue(self.s.running())
+
+
+class RowsFromBeforeTheFixTest(SolodTestCase):
+    """Audit rows written before input was sanitized can hold invalid UTF-8: the JSON
+    listing, the CSV export (charset=utf-8) and the CLI export still emit valid UTF-8."""
+
+    def test_invalid_stored_text_is_repaired_on_the_way_out(self):
+        s = self.server()
+        _, token = add_admin_token(s)
+        name = unique_name("old")
+        conn = s.db()
+        try:
+            conn.execute("INSERT INTO login_logs (timestamp, event_type, username, status, "
+                         "user_agent, legal_basis) VALUES ('2026-01-01T00:00:00.000Z', "
+                         "'login_success', ?, 'success', CAST(? AS TEXT), 'legal_obligation')",
+                         (name, b"old\xff\xc0\xafua"))
+        finally:
+            conn.close()
+        listing = s.get(f"/api/admin/audit?user={name}", token=token)
+        self.assertEqual(listing.status, 200, listing.text)
+        listing.body.decode("utf-8")
+        [event] = listing.json["events"]
+        self.assertTrue(event["user_agent"].startswith("old\ufffd"), event)
+        export = s.get(f"/api/admin/audit.csv?user={name}", token=token)
+        self.assertEqual(export.status, 200)
+        text = export.body.decode("utf-8")  # raises on invalid UTF-8
+        self.assertIn("old\ufffd\ufffd\ufffdua", text)
+        for fmt in ("csv", "json"):
+            cp = subprocess.run([SOLOD_BIN, "audit", "export", "--user", name, "--format", fmt,
+                                 "--config", s.config_path], cwd=s.dir, capture_output=True,
+                                timeout=60)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            out = cp.stdout.decode("utf-8")  # raises on invalid UTF-8
+            self.assertIn("old\ufffd", out)
 
 
 if __name__ == "__main__":
