@@ -161,6 +161,11 @@ class HostileBytesTest(SolodTestCase):
             if r.status == 200:
                 me = self.raw("GET", b"/api/me", token=r.json["token"])
                 self.assertEqual(me.json["session"]["user_agent"], expected(ua))
+        # TAB is legal inside a header value, so it gets through the parser: replaced.
+        r = self.login_as(name, b"tab\there")
+        self.assertEqual(r.status, 200, r.raw[:500])
+        me = self.raw("GET", b"/api/me", token=r.json["token"])
+        self.assertEqual(me.json["session"]["user_agent"], "tab\ufffdhere")
 
     def test_hostile_paths_and_queries(self):
         t = self.admin_token
