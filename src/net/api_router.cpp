@@ -16,6 +16,7 @@
 #include "util/metrics.hpp"
 #include "util/random.hpp"
 #include "util/time_format.hpp"
+#include "util/utf8.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -250,13 +251,16 @@ void api_router::do_login(const http_request& req, responder respond) const {
   if (!fields) {
     return;
   }
-  const auto& username = fields->username;
   const auto& password = fields->password;
-  if (username.size() > 64 || password.size() > 1024) {
+  if (fields->username.size() > 64 || password.size() > 1024) {
     // Over the limits no account can match; answer like any wrong credential.
     respond(error_response(401, "invalid_credentials", "invalid username or password"));
     return;
   }
+  // A failed login audits the name as typed: JSON escapes can carry NUL and
+  // other controls, which no valid username holds, so replacing them changes
+  // no match and keeps them out of the audit log and its CSV export.
+  const auto username = sanitize_utf8(fields->username);
   auto deps = deps_;
   bool secure = req.secure;
   deps_.logins->login(username, password, client_of(req),

@@ -167,6 +167,20 @@ class HostileBytesTest(SolodTestCase):
         me = self.raw("GET", b"/api/me", token=r.json["token"])
         self.assertEqual(me.json["session"]["user_agent"], "tab\ufffdhere")
 
+    def test_controls_in_a_failed_login_name_stay_out_of_the_audit(self):
+        # JSON escapes put NUL, ESC and C1 into the name of a failed login,
+        # which is audited as typed: there they are replaced.
+        name = "evil\u0000\u001b[31m\u0085" + unique_name("")
+        r = self.s.login(name, "whatever password")
+        self.assert_error(r, 401, "invalid_credentials")
+        audited = "evil\ufffd\ufffd[31m\ufffd" + name[-12:]
+        rows = self.s.wait_rows("SELECT username FROM login_logs WHERE username = ?", (audited,))
+        self.assertEqual(len(rows), 1)
+        export = self.s.get("/api/admin/audit.csv?event=login_failure", token=self.admin_token)
+        self.assertIn(audited.encode(), export.body)
+        self.assertNotIn(b"\x00", export.body)
+        self.assertNotIn(b"\x1b", export.body)
+
     def test_hostile_paths_and_queries(self):
         t = self.admin_token
         for target in (b"/api/admin/sessions?user=%FF%C0%AF&ip=%00%ED%A0%80",
