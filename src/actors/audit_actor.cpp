@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace solod {
 
@@ -39,6 +40,23 @@ struct audit_state {
     }
   }
 
+  /// Answers false to every commit request held and drops its event (the
+  /// depth is published first, so whoever hears "false" sees it gone).
+  void withdraw_awaited() {
+    std::vector<caf::typed_response_promise<bool>> refused;
+    std::erase_if(held, [&](held_event& h) {
+      if (!h.promise) {
+        return false;
+      }
+      refused.push_back(std::move(*h.promise));
+      return true;
+    });
+    publish_depth();
+    for (auto& p : refused) {
+      p.deliver(false);
+    }
+  }
+
   /// Commits one batch from the front; false when the database failed.
   bool commit_one_batch() {
     const auto n = std::min(held.size(), opts.batch_max);
@@ -62,13 +80,10 @@ struct audit_state {
       }
       spdlog::error("audit: commit of {} events failed, will retry: {}", n, e.what());
       // Fail closed: whoever waits for a commit hears now that it did not
-      // happen; the events themselves stay and are retried.
-      for (auto& h : held) {
-        if (h.promise) {
-          h.promise->deliver(false);
-          h.promise.reset();
-        }
-      }
+      // happen, and its event is withdrawn (the caller acts on "not
+      // written": a refused login must not appear later as login_success).
+      // Plain events stay and are retried.
+      withdraw_awaited();
       return false;
     }
     auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
@@ -120,14 +135,15 @@ void hold(audit_self* self, audit_event ev,
     }
     return;
   }
+  if (st.retrying && promise) {
+    // The retry timer flushes; a flush now would only hammer a dead database.
+    // The caller hears "not written" at once, and the event is not kept.
+    promise->deliver(false);
+    return;
+  }
   st.held.push_back({std::move(ev), std::move(promise)});
   st.publish_depth();
   if (st.retrying) {
-    // The retry timer flushes; a flush now would only hammer a dead database.
-    if (st.held.back().promise) {
-      st.held.back().promise->deliver(false);
-      st.held.back().promise.reset();
-    }
     return;
   }
   if (st.held.size() >= st.opts.batch_max) {

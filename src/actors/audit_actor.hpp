@@ -29,7 +29,9 @@ struct audit_actor_options {
 /// Messages:
 /// - `(audit_atom, audit_event)`: queue an event; no answer.
 /// - `(commit_atom, audit_event)` -> `bool`: queue an event and answer once it is
-///   committed (true) or its batch failed (false; the event is still kept and retried).
+///   committed (true) or its batch failed (false). False means the event is
+///   withdrawn, never written later: the caller records what happened instead
+///   (or re-sends it with `audit_atom` to have it kept and retried).
 /// - `(flush_atom, count_atom)` -> `std::size_t`: commit everything held now; answers
 ///   how many events are still held (0 unless the database is down).
 ///
@@ -37,7 +39,7 @@ struct audit_actor_options {
 /// already in the mailbox, so one transaction takes every event that arrived
 /// while the previous one was committing; in `async` it runs `flush_interval`
 /// after the first held event. A batch never exceeds `batch_max`. A failed
-/// commit keeps the batch and retries with backoff (50 ms doubling to 5 s).
+/// commit keeps the plain events and retries with backoff (50 ms doubling to 5 s).
 caf::actor spawn_audit_actor(caf::actor_system& sys, audit_actor_options opts);
 
 } // namespace solod

@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "net/ws_sink.hpp"
+#include "util/json_text.hpp"
 #include "util/metrics.hpp"
 
 #include <caf/all.hpp>
@@ -43,7 +44,7 @@ void changed(presence_self* self, const std::string& username, const char* statu
                      {"user", username},
                      {"status", status},
                      {"count", st.users.size()}};
-  st.pending.push_back(make_ws_text(msg.dump()));
+  st.pending.push_back(make_ws_text(to_json_text(msg)));
   if (!st.flush_queued) {
     st.flush_queued = true;
     self->send(self, flush_atom::value);

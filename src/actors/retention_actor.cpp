@@ -5,6 +5,7 @@
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
 #include "util/clock.hpp"
+#include "util/saturating_time.hpp"
 #include "util/time_format.hpp"
 
 #include <caf/all.hpp>
@@ -25,7 +26,10 @@ using retention_self = caf::stateful_actor<retention_state>;
 
 void sweep(retention_self* self) {
   auto& opts = self->state.opts;
-  auto cutoff = opts.clk->now() - std::chrono::hours{24} * opts.retention_days;
+  // Saturating: a retention too long for the clock means "keep everything",
+  // never a cut-off that wrapped into the future. Nothing is older than 1970.
+  auto keep = std::chrono::hours{24} * static_cast<std::int64_t>(opts.retention_days);
+  auto cutoff = std::max(time_point{}, sub_saturating(opts.clk->now(), keep));
   auto me = caf::actor_cast<caf::actor>(self);
   auto batch = opts.batch_rows;
   bool queued = opts.db->try_submit(
@@ -50,6 +54,9 @@ caf::behavior retention_actor(retention_self* self, retention_options opts) {
     [=](sweep_atom) { sweep(self); },
     [=](swept_atom, std::size_t deleted, std::size_t anonymised) {
       auto& st = self->state;
+      if (st.opts.on_batch) {
+        st.opts.on_batch(deleted, anonymised);
+      }
       st.deleted_this_sweep += deleted;
       st.anonymised_this_sweep += anonymised;
       if (deleted == st.opts.batch_rows || anonymised == st.opts.batch_rows) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 namespace solod {
 
@@ -23,10 +24,14 @@ struct retention_options {
   std::chrono::milliseconds pause{20};
   /// Pause between sweeps once nothing is left.
   std::chrono::milliseconds period{std::chrono::hours{1}};
+  /// Called on the actor after each batch with what it deleted and anonymised
+  /// (tests watch the job with it); may be empty.
+  std::function<void(std::size_t deleted, std::size_t anonymised)> on_batch;
 };
 
 /// Spawns the retention actor. At once and then every `period` it deletes
-/// `login_logs` rows older than the cut-off and blanks IP and User-Agent of
+/// `login_logs` rows older than the cut-off (now - retention_days, computed
+/// saturating: a retention too long for the clock keeps everything) and blanks IP and User-Agent of
 /// ended sessions that began before it, `batch_rows` at a time on the
 /// database pool (never on a CAF thread).
 caf::actor spawn_retention_actor(caf::actor_system& sys, retention_options opts);

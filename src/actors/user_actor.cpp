@@ -5,8 +5,10 @@
 #include "storage/db_pool.hpp"
 #include "storage/session_repository.hpp"
 #include "util/clock.hpp"
+#include "util/json_text.hpp"
 #include "util/metrics.hpp"
 #include "util/random.hpp"
+#include "util/saturating_time.hpp"
 #include "util/time_format.hpp"
 
 #include <caf/all.hpp>
@@ -91,16 +93,28 @@ void kick_connections(user_self* self, kick_reason reason, const std::string& by
   }
 }
 
+/// Takes the live session out of memory: its connections are kicked for
+/// `kick` and the registry forgets it, so its token is refused from this moment.
+live_session drop_live(user_self* self, kick_reason kick) {
+  auto& st = self->state;
+  kick_connections(self, kick, "");
+  live_session ended = std::move(*st.live);
+  st.live.reset();
+  st.ctx->registry->erase(st.user_id, ended.id);
+  return ended;
+}
+
+/// Writes the end of session `ended` (`reason_text` in its row), then audits
+/// `ev` and answers `reply` (see on_ended).
+void record_end(user_self* self, const live_session& ended, std::string reason_text,
+                audit_event ev, end_reply reply);
+
 /// Ends the live session for `reason`: the registry first, so its token is
 /// refused from this moment, then the database row and the audit log.
 void end_live(user_self* self, end_reason reason, const std::string& ip,
               const std::string& user_agent, end_reply reply) {
   auto& st = self->state;
-  kick_connections(self, kick_reason_of(reason), "");
-  live_session ended = std::move(*st.live);
-  st.live.reset();
-  st.ctx->registry->erase(st.user_id, ended.id);
-
+  live_session ended = drop_live(self, kick_reason_of(reason));
   audit_event ev{.timestamp = st.now(),
                  .event_type = audit_type_of(reason),
                  .user_id = st.user_id,
@@ -110,8 +124,32 @@ void end_live(user_self* self, end_reason reason, const std::string& ip,
                  .user_agent = ip.empty() ? ended.user_agent : user_agent,
                  .status = "success",
                  .error_message = reason == end_reason::expired ? "expired" : ""};
+  record_end(self, ended, to_string(reason), std::move(ev), std::move(reply));
+}
+
+/// A login whose login_success row could not be committed: no token was
+/// handed out, so for the record the session never began. Its row ends with
+/// reason `audit_failed`, and the audit log gets a login_failure
+/// (`audit_unavailable`) in place of login_success; no logout is recorded.
+void withdraw_login(user_self* self) {
+  auto& st = self->state;
+  live_session ended = drop_live(self, kick_reason::logout);
+  audit_event ev{.timestamp = st.now(),
+                 .event_type = "login_failure",
+                 .user_id = st.user_id,
+                 .username = ended.username,
+                 .session_id = ended.id,
+                 .ip_address = ended.ip,
+                 .user_agent = ended.user_agent,
+                 .status = "failure",
+                 .error_message = "audit_unavailable"};
+  record_end(self, ended, "audit_failed", std::move(ev), nullptr);
+}
+
+void record_end(user_self* self, const live_session& ended, std::string reason_text,
+                audit_event ev, end_reply reply) {
+  auto& st = self->state;
   auto at = st.now();
-  auto reason_text = std::string(to_string(reason));
   auto self_handle = caf::actor_cast<caf::actor>(self);
   // The answer waits for the row: whoever hears "ended" may read the table.
   st.ending++;
@@ -149,8 +187,21 @@ void on_ended(user_self* self, audit_event ev, end_reply reply) {
       reply(true);
       schedule_retire(self);
     };
-    self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
-      .then([answered](bool) { answered(); }, [answered](caf::error&) { answered(); });
+    // The session has ended whatever the audit log says: a refused commit
+    // (withdrawn by the audit actor) goes back as a plain event, kept and retried.
+    auto requeue = [self, ev] { audit(self, ev); };
+    self->request(ctx->audit, caf::infinite, commit_atom::value, ev)
+      .then(
+        [answered, requeue](bool committed) {
+          if (!committed) {
+            requeue();
+          }
+          answered();
+        },
+        [answered, requeue](caf::error&) {
+          requeue();
+          answered();
+        });
   } else {
     audit(self, std::move(ev));
     if (reply) {
@@ -182,7 +233,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
     nlohmann::json by{{"ip", s.ip_address},
                       {"user_agent", s.user_agent},
                       {"at", format_iso8601(s.login_ts)}};
-    kick_connections(self, kick_reason::superseded, by.dump());
+    kick_connections(self, kick_reason::superseded, to_json_text(by));
     live_session old = std::move(*st.live);
     st.live.reset();
     audit(self, audit_event{.timestamp = s.login_ts,
@@ -213,7 +264,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
       // No audit row, no session: the token is never handed out.
       auto& st = self->state;
       if (st.live && st.live->id == id) {
-        end_live(self, end_reason::logout, "", "", nullptr);
+        withdraw_login(self);
       }
       reply(login_outcome{login_outcome::status::unavailable, {}});
     };
@@ -256,7 +307,7 @@ void begin_login(user_self* self, const login_request& req, login_reply reply) {
   s.username = req.username;
   s.login_ts = now;
   s.last_seen = now;
-  s.expires_at = now + ctx->cfg->auth.token_ttl;
+  s.expires_at = add_saturating(now, ctx->cfg->auth.token_ttl);
   s.ip_address = req.ip;
   s.user_agent = req.user_agent;
 

@@ -32,6 +32,7 @@
 #include "util/clock.hpp"
 #include "util/logging.hpp"
 #include "util/metrics.hpp"
+#include "util/open_files.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -40,6 +41,7 @@
 #include <spdlog/spdlog.h>
 
 #include <future>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -49,6 +51,26 @@ namespace {
 
 std::size_t core_count() {
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Raises the open-file limit as far as the system allows and says so; warns
+/// when even that leaves too few descriptors for `server.max_connections`.
+void prepare_open_files(const config& cfg, metrics& stats) {
+  auto lim = raise_open_files_limit();
+  if (!lim.error.empty()) {
+    spdlog::warn("open files: cannot raise the limit: {}", lim.error);
+  } else if (lim.soft != lim.soft_before) {
+    spdlog::info("open files: soft limit raised from {} to {} (the hard limit)", lim.soft_before,
+                 lim.soft);
+  }
+  stats.open_files_limit = static_cast<std::int64_t>(
+    std::min<std::uint64_t>(lim.soft, std::numeric_limits<std::int64_t>::max()));
+  const auto needed = static_cast<std::uint64_t>(cfg.server.max_connections) + open_files_reserve;
+  if (lim.soft < needed) {
+    spdlog::warn("open files: the limit is {} but server.max_connections = {} needs about {}; "
+                 "raise the hard limit (systemd LimitNOFILE=, docker --ulimit nofile=)",
+                 lim.soft, cfg.server.max_connections, needed);
+  }
 }
 
 /// Opens the database, migrates it and reads the live sessions to restore.
@@ -87,6 +109,7 @@ int run_server(const config& cfg, const environment& env) {
 
   system_clock clk;
   metrics stats;
+  prepare_open_files(cfg, stats);
   session_registry registry;
   stats.live_sessions = [&registry] { return registry.size(); };
   token_codec tokens(secret);

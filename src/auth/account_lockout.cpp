@@ -1,6 +1,7 @@
 #include "auth/account_lockout.hpp"
 
 #include "auth/sliding_window.hpp"
+#include "util/saturating_time.hpp"
 
 #include <stdexcept>
 
@@ -43,7 +44,7 @@ bool account_lockout::record_failure(std::int64_t user_id) {
   forget_outside(e.failures, now, window_);
   e.failures.push_back(now);
   if (e.failures.size() >= static_cast<std::size_t>(threshold_)) {
-    e.locked_until = now + duration_;
+    e.locked_until = add_saturating(now, duration_);
     e.failures.clear();
     return true;
   }

@@ -1,5 +1,7 @@
 #include "auth/jwt.hpp"
 
+#include "util/json_text.hpp"
+
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
@@ -195,7 +197,7 @@ std::string token_codec::sign(const token_claims& claims) const {
   };
   std::string token{encoded_header};
   token += '.';
-  token += base64url_encode(payload.dump());
+  token += base64url_encode(to_json_text(payload));
   const mac sig = hmac_sha256(secret_, token);
   token += '.';
   token += base64url_encode(std::string_view{reinterpret_cast<const char*>(sig.data()), sig.size()});

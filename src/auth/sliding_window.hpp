@@ -10,7 +10,9 @@ namespace solod {
 /// Drops attempts that have left the window ending at `now`, and any stamped after
 /// `now`: the wall clock stepped back, and keeping them would lock clients out for the step.
 inline void forget_outside(std::deque<time_point>& stamps, time_point now, milliseconds window) {
-  while (!stamps.empty() && now - stamps.front() >= window) {
+  // Compared in the window's unit: a long window converted to the clock's
+  // nanoseconds could overflow.
+  while (!stamps.empty() && std::chrono::duration_cast<milliseconds>(now - stamps.front()) >= window) {
     stamps.pop_front();
   }
   while (!stamps.empty() && stamps.back() > now) {

@@ -10,7 +10,9 @@
 #include "storage/write_transaction.hpp"
 #include "util/clock.hpp"
 #include "util/csv.hpp"
+#include "util/json_text.hpp"
 #include "util/time_format.hpp"
+#include "util/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
@@ -146,11 +148,14 @@ int audit_export(soci::session& sql, const command_line& cmd, std::ostream& out,
         {"error_message", e.error_message},
         {"legal_basis", e.legal_basis},
       };
-      out << (first ? "\n" : ",\n") << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out << (first ? "\n" : ",\n") << to_json_text(row);
     } else {
-      out << csv_row({std::to_string(e.id), ts, e.event_type,
-                      e.user_id ? std::to_string(*e.user_id) : "", e.username, e.session_id,
-                      e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis});
+      // Rows from before network input was sanitized may hold invalid UTF-8.
+      out << sanitize_utf8(csv_row({std::to_string(e.id), ts, e.event_type,
+                                    e.user_id ? std::to_string(*e.user_id) : "", e.username,
+                                    e.session_id, e.ip_address, e.user_agent, e.status,
+                                    e.error_message, e.legal_basis}),
+                           std::string::npos, utf8_controls::keep);
     }
     first = false;
   });

@@ -13,8 +13,10 @@
 #include "storage/user_repository.hpp"
 #include "util/clock.hpp"
 #include "util/csv.hpp"
+#include "util/json_text.hpp"
 #include "util/query_string.hpp"
 #include "util/time_format.hpp"
+#include "util/utf8.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -131,14 +133,18 @@ std::string csv_header() {
                   "status", "detail", "legal_basis"});
 }
 
+/// One CSV record of `e`. Rows written before the network input was
+/// sanitized may hold invalid UTF-8: the export is `charset=utf-8`, so it is
+/// repaired here (U+FFFD); controls stay, quoted by csv_row.
 std::string csv_of(const audit_event& e) {
-  return csv_row({std::to_string(e.id), format_iso8601(e.timestamp), e.event_type,
+  return sanitize_utf8(csv_row({std::to_string(e.id), format_iso8601(e.timestamp), e.event_type,
                   e.user_id ? std::to_string(*e.user_id) : "", e.username, e.session_id,
-                  e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis});
+                  e.ip_address, e.user_agent, e.status, e.error_message, e.legal_basis}),
+                       std::string::npos, utf8_controls::keep);
 }
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return to_json_text(j);
 }
 
 } // namespace
@@ -228,13 +234,19 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
     }
     return;
   }
-  if (path == "/api/admin/audit" || path == "/api/admin/audit.csv") {
-    if (m != "GET") {
-      method_not_allowed("GET");
-    } else if (path == "/api/admin/audit") {
+  if (path == "/api/admin/audit") {
+    if (m == "GET") {
       list_audit(sql, req, respond);
     } else {
+      method_not_allowed("GET");
+    }
+    return;
+  }
+  if (path == "/api/admin/audit.csv") {
+    if (m == "GET" || m == "HEAD") {
       export_audit_csv(req, admin, respond);
+    } else {
+      method_not_allowed("GET, HEAD");
     }
     return;
   }
@@ -464,7 +476,11 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
       return;
     }
   }
-  auto rows = session_repository(sql).page(filter, *limit, after);
+  // One row more than the page: it says whether another page exists, so the
+  // cursor is null on the last page even when that page is exactly full.
+  auto rows = session_repository(sql).page(filter, *limit + 1, after);
+  const bool more = rows.size() > *limit;
+  rows.resize(std::min(rows.size(), *limit));
   json list = json::array();
   for (const auto& s : rows) {
     int connections = 0;
@@ -486,7 +502,7 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
     });
   }
   json next;
-  if (rows.size() == *limit) {
+  if (more) {
     next = page_position{format_iso8601(rows.back().login_ts), 0, rows.back().id}.encode();
   }
   respond(json_response(200, dump(json{{"sessions", list}, {"next_cursor", next}})));
@@ -526,13 +542,16 @@ void admin_router::list_audit(soci::session& sql, const http_request& req,
     return;
   }
   auto& q = std::get<audit_query>(parsed);
-  auto rows = login_log_repository(sql).page(q.filter, q.limit, q.after);
+  // One row more than the page: see list_sessions.
+  auto rows = login_log_repository(sql).page(q.filter, q.limit + 1, q.after);
+  const bool more = rows.size() > q.limit;
+  rows.resize(std::min(rows.size(), q.limit));
   json list = json::array();
   for (const auto& e : rows) {
     list.push_back(event_json(e));
   }
   json next;
-  if (rows.size() == q.limit) {
+  if (more) {
     next = page_position{format_iso8601(rows.back().timestamp), rows.back().id, ""}.encode();
   }
   respond(json_response(200, dump(json{{"events", list}, {"next_cursor", next}})));
@@ -602,14 +621,21 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
     return;
   }
   auto& q = std::get<audit_query>(parsed);
-  audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
-  auto job = std::make_shared<csv_export>();
-  job->db = deps_.db;
-  job->filter = q.filter;
   http_response r;
   r.content_type = "text/csv; charset=utf-8";
   r.with_header("Content-Disposition", "attachment; filename=\"solod-audit.csv\"");
   r.with_header("Cache-Control", "no-store");
+  if (req.method == "HEAD") {
+    // The header of the export and nothing else: no query, no body (the
+    // session sends only the header of a streamed answer to a HEAD).
+    r.stream = [](std::shared_ptr<chunk_sink>) {};
+    respond(std::move(r));
+    return;
+  }
+  audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
+  auto job = std::make_shared<csv_export>();
+  job->db = deps_.db;
+  job->filter = q.filter;
   r.stream = [job](std::shared_ptr<chunk_sink> sink) {
     job->sink = std::move(sink);
     job->next();

@@ -12,9 +12,11 @@
 #include "net/static_files.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/user_repository.hpp"
+#include "util/json_text.hpp"
 #include "util/metrics.hpp"
 #include "util/random.hpp"
 #include "util/time_format.hpp"
+#include "util/utf8.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -74,9 +76,8 @@ std::string session_cookie(const std::string& token, long long max_age, bool sec
 }
 
 client_info client_of(const http_request& req) {
-  // Bound what the audit log stores of a client-controlled header.
-  auto ua = req.header("User-Agent");
-  return client_info{req.client_ip, ua.substr(0, 512), req.client_gone};
+  // The User-Agent is already valid UTF-8 of at most 512 bytes (http_session).
+  return client_info{req.client_ip, req.header("User-Agent"), req.client_gone};
 }
 
 } // namespace
@@ -227,7 +228,7 @@ void api_router::do_register(const http_request& req, responder respond) const {
                               [respond](register_result r) {
     switch (r.result) {
       case register_result::status::created:
-        respond(json_response(201, json{{"user", user_json(r.user)}}.dump()));
+        respond(json_response(201, to_json_text(json{{"user", user_json(r.user)}})));
         return;
       case register_result::status::invalid_input:
         respond(error_response(400, "invalid_input", r.message));
@@ -254,13 +255,16 @@ void api_router::do_login(const http_request& req, responder respond) const {
   if (!fields) {
     return;
   }
-  const auto& username = fields->username;
   const auto& password = fields->password;
-  if (username.size() > 64 || password.size() > 1024) {
+  if (fields->username.size() > 64 || password.size() > 1024) {
     // Over the limits no account can match; answer like any wrong credential.
     respond(error_response(401, "invalid_credentials", "invalid username or password"));
     return;
   }
+  // A failed login audits the name as typed: JSON escapes can carry NUL and
+  // other controls, which no valid username holds, so replacing them changes
+  // no match and keeps them out of the audit log and its CSV export.
+  const auto username = sanitize_utf8(fields->username);
   auto deps = deps_;
   bool secure = req.secure;
   deps_.logins->login(username, password, client_of(req),
@@ -284,7 +288,7 @@ void api_router::do_login(const http_request& req, responder respond) const {
           {"session", {{"id", r.session.id}, {"created_at", format_iso8601(r.session.login_ts)}}},
           {"user", user_json(r.user)},
         };
-        respond(json_response(200, out.dump())
+        respond(json_response(200, to_json_text(out))
                   .with_header("Set-Cookie", session_cookie(token, expires_in, secure))
                   .with_header("Cache-Control", "no-store"));
         return;
@@ -342,7 +346,8 @@ void api_router::do_me(const http_request& req, responder respond) const {
         respond(unauthorized());
         return;
       }
-      respond(json_response(200, json{{"user", user_json(*user)}, {"session", session_json(session)}}.dump()));
+      respond(json_response(
+        200, to_json_text(json{{"user", user_json(*user)}, {"session", session_json(session)}})));
     },
     [fail](const std::string&) { fail(unavailable("database unavailable")); });
   if (!queued) {
@@ -366,7 +371,7 @@ void api_router::do_online(const http_request& req, responder respond) const {
   for (const auto& n : names) {
     users.push_back(n);
   }
-  respond(json_response(200, json{{"users", users}, {"count", names.size()}}.dump()));
+  respond(json_response(200, to_json_text(json{{"users", users}, {"count", names.size()}})));
 }
 
 void api_router::do_healthz(responder respond) const {

@@ -2,9 +2,11 @@
 /// @brief Beast-free HTTP request and response, so handlers compile without Beast.
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,7 +27,18 @@ struct http_request {
 
   /// The first header named `name` (case-insensitive), or "".
   const std::string& header(std::string_view name) const;
+  /// Every header line named `name`, in order, joined with ", " (RFC 9110
+  /// §5.3: several lines of a list header are one comma-separated list).
+  std::string header_list(std::string_view name) const;
 };
+
+/// The longest User-Agent solod keeps, in bytes (cut at a character boundary).
+inline constexpr std::size_t user_agent_max_bytes = 512;
+
+/// A header value as solod keeps it from the wire: valid UTF-8 with invalid
+/// sequences and controls as U+FFFD (util/utf8), and a User-Agent cut to
+/// `user_agent_max_bytes`. Every header a handler sees went through here.
+std::string safe_header_value(std::string_view name, std::string_view value);
 
 /// Writes a response body in pieces (chunked transfer), for bodies too big to
 /// hold in memory. Callable from any thread; one write at a time.

@@ -5,8 +5,9 @@
 #include "net/origin_policy.hpp"
 #include "net/websocket_session.hpp"
 #include "net/ws_tracker.hpp"
-#include "util/random.hpp"
 #include "util/metrics.hpp"
+#include "util/random.hpp"
+#include "util/utf8.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -32,6 +33,29 @@ namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
+
+std::string_view std_view(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+/// The request as handlers see it. Bytes from the network are made safe here,
+/// where they enter: method, target and every header value become valid UTF-8
+/// without controls (invalid sequences as U+FFFD), the User-Agent is cut to
+/// 512 bytes at a character boundary (`safe_header_value`). The body is left
+/// alone: JSON bodies are parsed by a strict UTF-8 parser.
+http_request request_of(const http::request<http::string_body>& msg) {
+  http_request req;
+  req.method = sanitize_utf8(std_view(msg.method_string()));
+  req.target = sanitize_utf8(std_view(msg.target()));
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
+  for (const auto& field : msg) {
+    req.headers.emplace_back(sanitize_utf8(std_view(field.name_string())),
+                             safe_header_value(std_view(field.name_string()), std_view(field.value())));
+  }
+  return req;
+}
 
 /// The request/response loop shared by plain and TLS sessions (CRTP, as in
 /// Beast's advanced_server_flex example).
@@ -88,18 +112,12 @@ protected:
       return;
     }
 
-    http_request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-    for (const auto& field : msg) {
-      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    http_request req = request_of(msg);
     req.body = std::move(msg.body());
     req.secure = Derived::secure;
-    req.client_ip = ctx_.proxies.client_ip(peer_, req.header("X-Forwarded-For"));
+    // Every X-Forwarded-For line counts: behind a proxy that appends its own
+    // line, the first one is the client's and proves nothing.
+    req.client_ip = ctx_.proxies.client_ip(peer_, req.header_list("X-Forwarded-For"));
     req.client_gone = gone_;
     is_head_ = req.method == "HEAD";
 
@@ -126,16 +144,11 @@ protected:
       send_and_close(403, "forbidden", "origin not allowed");
       return;
     }
-    http_request view;
-    for (const auto& field : msg) {
-      if (field.name() == http::field::authorization || field.name() == http::field::cookie) {
-        view.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-      }
-    }
+    const http_request view = request_of(msg);
     connection_info info;
     info.id = random_hex(16);
-    info.ip = ctx_.proxies.client_ip(peer_, std::string(msg["X-Forwarded-For"]));
-    info.user_agent = std::string(msg[http::field::user_agent].substr(0, 512));
+    info.ip = ctx_.proxies.client_ip(peer_, view.header_list("X-Forwarded-For"));
+    info.user_agent = view.header("User-Agent");
     info.connected_at = std::chrono::system_clock::now();
     derived().hand_over(std::move(msg), std::move(info), request_token(view));
   }
@@ -209,7 +222,8 @@ protected:
     std::shared_ptr<Derived> session_;
   };
 
-  /// Sends the header of a streamed response, then hands the body to `r.stream`.
+  /// Sends the header of a streamed response, then hands the body to
+  /// `r.stream` (to a HEAD request: the header only, the stream never runs).
   void write_streamed(http_response r) {
     auto res = std::make_shared<http::response<http::empty_body>>(
       static_cast<http::status>(r.status), version_);
@@ -229,6 +243,10 @@ protected:
       self->response_.reset();
       if (ec) {
         beast::get_lowest_layer(self->stream()).close();
+        return;
+      }
+      if (self->is_head_) {
+        self->on_write(ec, 0);
         return;
       }
       // Between chunks the producer (a database query) takes its time; each

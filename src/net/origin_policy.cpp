@@ -41,6 +41,12 @@ bool origin_allowed(std::string_view origin, std::string_view host,
   if (origin.empty()) {
     return true;
   }
+  // The server's own pages (the Origin names the Host the request went to)
+  // are always allowed: the list adds origins, it never locks out `/` and `/admin`.
+  auto authority = authority_of(origin);
+  if (!authority.empty() && authority == lower(host)) {
+    return true;
+  }
   if (!allowed.empty()) {
     auto o = lower(origin);
     while (!o.empty() && o.back() == '/') {
@@ -55,10 +61,8 @@ bool origin_allowed(std::string_view origin, std::string_view host,
         return true;
       }
     }
-    return false;
   }
-  auto authority = authority_of(origin);
-  return !authority.empty() && authority == lower(host);
+  return false;
 }
 
 } // namespace solod

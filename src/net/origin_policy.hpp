@@ -9,9 +9,9 @@ namespace solod {
 
 /// True when a request with `origin` (the Origin header, "" if absent) and
 /// `host` (the Host header) may proceed. No Origin: allowed (not a browser).
-/// With an `allowed` list: the Origin must equal an entry (scheme://host[:port],
-/// case-insensitive, no trailing slash). Without one: the Origin's host[:port]
-/// must equal the Host header.
+/// The server's own origin (the Origin's host[:port] equals the Host header)
+/// is always allowed. Any other Origin must equal an entry of `allowed`
+/// (scheme://host[:port], case-insensitive, no trailing slash).
 bool origin_allowed(std::string_view origin, std::string_view host,
                     const std::vector<std::string>& allowed);
 

@@ -21,9 +21,13 @@ std::string content_type_of(const std::string& name) {
   return "application/octet-stream";
 }
 
+/// A relative file name of plain characters, no segment empty or starting
+/// with a dot (no `..`, no hidden files), no escapes: `%2e%2e` is refused as
+/// it stands, never decoded into `..`.
 bool is_safe_name(const std::string& name) {
-  if (name.empty() || name.front() == '.' || name.find("..") != std::string::npos ||
-      name.find('\\') != std::string::npos || name.find('\0') != std::string::npos) {
+  if (name.empty() || name.front() == '.' || name.front() == '/' || name.back() == '/' ||
+      name.find("..") != std::string::npos || name.find("/.") != std::string::npos ||
+      name.find("//") != std::string::npos) {
     return false;
   }
   for (char c : name) {
@@ -34,6 +38,17 @@ bool is_safe_name(const std::string& name) {
     }
   }
   return true;
+}
+
+/// True when `path` lies under `root` (both canonical).
+bool is_within(const std::filesystem::path& path, const std::filesystem::path& root) {
+  auto p = path.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
+    if (p == path.end() || *p != *r) {
+      return false;
+    }
+  }
+  return p != path.end();
 }
 
 } // namespace
@@ -57,7 +72,13 @@ std::optional<http_response> static_files::serve(const std::string& path) const 
   if (!std::filesystem::is_regular_file(file, ec)) {
     return std::nullopt;
   }
-  std::ifstream in(file, std::ios::binary);
+  // What the name resolves to, symbolic links followed, stays under the root.
+  auto real = std::filesystem::canonical(file, ec);
+  auto root = std::filesystem::canonical(root_, ec);
+  if (ec || !is_within(real, root)) {
+    return std::nullopt;
+  }
+  std::ifstream in(real, std::ios::binary);
   if (!in) {
     return std::nullopt;
   }

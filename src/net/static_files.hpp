@@ -9,8 +9,10 @@
 namespace solod {
 
 /// Serves files under one directory: `/` is index.html, `/app` app.html,
-/// `/admin` admin.html, other paths map to files by name. Paths that try to
-/// leave the directory are refused.
+/// `/admin` admin.html, other paths map to files by name. Only names of
+/// `A-Z a-z 0-9 _ - . /` are looked up, none with an empty segment, a
+/// segment starting with a dot, or a `%` escape (nothing is decoded), and
+/// the file, symbolic links resolved, must lie under the directory.
 class static_files {
 public:
   explicit static_files(std::string root) : root_(std::move(root)) {}

@@ -5,6 +5,7 @@
 #include "net/net_context.hpp"
 #include "net/ping_reply.hpp"
 #include "net/ws_tracker.hpp"
+#include "util/json_text.hpp"
 #include "util/metrics.hpp"
 
 #include <boost/asio/post.hpp>
@@ -187,7 +188,8 @@ private:
 
   void send_error(const std::string& code, const std::string& message) {
     ctx_.stats->ws_messages_out++;
-    enqueue(make_ws_text(nlohmann::json{{"type", "error"}, {"code", code}, {"message", message}}.dump()));
+    enqueue(make_ws_text(
+      to_json_text(nlohmann::json{{"type", "error"}, {"code", code}, {"message", message}})));
   }
 
   void enqueue(const ws_text& text) {

@@ -1,5 +1,7 @@
 #include "util/logging.hpp"
 
+#include "util/utf8.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -17,7 +19,16 @@ class json_message_flag : public spdlog::custom_flag_formatter {
 public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    for (char c : msg.payload) {
+    // Network strings are sanitized where they enter; this keeps every line
+    // valid JSON even if a message carries bytes from elsewhere (a driver's
+    // error text, a file name).
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    std::string repaired;
+    if (!is_valid_utf8(payload)) {
+      repaired = sanitize_utf8(payload, std::string::npos, utf8_controls::keep);
+      payload = repaired;
+    }
+    for (char c : payload) {
       switch (c) {
         case '"':
           dest.append(std::string_view("\\\""));

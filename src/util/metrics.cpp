@@ -90,6 +90,8 @@ std::string metrics::render() const {
         static_cast<long long>(audit_commit_failures.load()));
 
   gauge("solod_open_websockets", "WebSocket connections open.", "gauge", open_websockets.load());
+  gauge("solod_open_files_limit", "Soft limit on open files (RLIMIT_NOFILE) after start-up.", "gauge",
+        open_files_limit.load());
   gauge("solod_ws_messages_in_total", "WebSocket messages received.", "counter",
         static_cast<long long>(ws_messages_in.load()));
   gauge("solod_ws_messages_out_total", "WebSocket messages sent.", "counter",

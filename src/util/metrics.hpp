@@ -57,6 +57,7 @@ struct metrics {
   std::atomic<std::uint64_t> broadcasts_rate_limited{0};
 
   std::atomic<std::int64_t> open_websockets{0};
+  std::atomic<std::int64_t> open_files_limit{0}; ///< soft RLIMIT_NOFILE after start-up
   std::atomic<std::uint64_t> ws_messages_in{0};
   std::atomic<std::uint64_t> ws_messages_out{0};
   std::atomic<std::uint64_t> presence_deliveries{0};

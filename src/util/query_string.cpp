@@ -1,5 +1,7 @@
 #include "util/query_string.hpp"
 
+#include "util/utf8.hpp"
+
 namespace solod {
 
 namespace {
@@ -56,7 +58,9 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
       if (!key || !value) {
         return std::nullopt;
       }
-      out.emplace(std::move(*key), std::move(*value));
+      // A decoded escape can be any byte: what reaches filters, the database
+      // and the audit detail is valid UTF-8 without controls.
+      out.emplace(sanitize_utf8(*key), sanitize_utf8(*value));
     }
     if (amp == std::string_view::npos) {
       break;

@@ -162,7 +162,8 @@ TEST_CASE("a commit request is answered only after its event is committed", "[ac
   CHECK(w.rows("awaited") == 1);
 }
 
-TEST_CASE("an unusable database answers false and keeps the events", "[actors]") {
+TEST_CASE("an unusable database answers false, withdraws that event and keeps plain ones",
+          "[actors]") {
   test_support::temp_dir dir;
   { std::ofstream(dir.path() + "/plain-file") << "x"; }
   audit_world w;
@@ -177,13 +178,14 @@ TEST_CASE("an unusable database answers false and keeps the events", "[actors]")
   REQUIRE(answer);
   CHECK_FALSE(*answer);
 
-  CHECK(w.stats.audit_queue_depth.load() > 0);
+  // "false" means never written: the refused event is not held for a retry.
+  CHECK(w.stats.audit_queue_depth.load() == 0);
   CHECK(w.stats.audit_commit_failures.load() > 0);
   CHECK(w.stats.audit_events_committed.load() == 0);
 
-  // Still alive and answering; the event is still held.
+  // Still alive and answering; a plain event is held for the retry.
   caf::anon_send(w.audit, solod::audit_atom::value, make_event(2));
-  CHECK(w.flush() >= 1);
+  CHECK(w.flush() == 1);
 
   // A second commit while retrying is refused at once, not left hanging.
   auto again = w.commit_async(make_event(3));
@@ -202,10 +204,11 @@ TEST_CASE("held events are committed once the database comes back", "[actors]") 
   opts.url = solod::database_url::parse("sqlite3://" + blocked_dir + "/a.db");
   w.start(opts);
 
-  auto fut = w.commit_async(make_event(1, "held"));
+  auto fut = w.commit_async(make_event(1, "refused"));
   REQUIRE(fut.wait_for(30s) == std::future_status::ready);
   REQUIRE(fut.get() == std::optional<bool>{false});
   caf::anon_send(w.audit, solod::audit_atom::value, make_event(2, "held"));
+  caf::anon_send(w.audit, solod::audit_atom::value, make_event(3, "held"));
 
   // The database comes back: the path becomes a directory with a migrated database.
   std::filesystem::remove(blocked_dir);
@@ -222,6 +225,8 @@ TEST_CASE("held events are committed once the database comes back", "[actors]") 
     30s));
   CHECK(eventually([&] { return w.stats.audit_queue_depth.load() == 0; }));
   CHECK(w.flush() == 0);
+  // The commit that was answered "false" stays unwritten.
+  CHECK(count_of(*sql, "SELECT COUNT(*) FROM login_logs WHERE event_type = 'refused'") == 0);
 }
 
 TEST_CASE("events beyond max_held are dropped while the database is down", "[actors]") {

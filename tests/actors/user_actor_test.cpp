@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <latch>
 #include <mutex>
@@ -333,6 +334,60 @@ TEST_CASE("durability commit: a failing audit log refuses the login", "[actors]"
   // Fail closed: no token was handed out, so no session may stay live.
   CHECK(w.registry.size() == 0);
   CHECK(eventually([&] { return w.live_rows(uid) == 0; }));
+}
+
+// ISSUE 9 point 6: a login answered 503 because its login_success row could
+// not be committed must not show up later as login_success + logout once the
+// audit database is back. The record is one login_failure (audit_unavailable)
+// and a sessions row ended with reason audit_failed.
+TEST_CASE("durability commit: a login refused for its audit row is recorded as a failure",
+          "[actors]") {
+  test_support::temp_dir dir;
+  const auto blocked_dir = dir.path() + "/audit";
+  { std::ofstream(blocked_dir) << "x"; }
+  session_world w;
+  w.audit_url = solod::database_url::parse("sqlite3://" + blocked_dir + "/a.db");
+  w.start();
+  auto uid = w.add_user("peggy");
+
+  auto out = w.login(uid, "peggy");
+  REQUIRE(out.result == login_outcome::status::unavailable);
+  CHECK(w.registry.size() == 0);
+  REQUIRE(eventually([&] { return w.live_rows(uid) == 0; }));
+  auto sid = test_support::text_of(*w.db.sql, "SELECT id FROM sessions WHERE user_id = :u",
+                                   {std::to_string(uid)});
+  REQUIRE(sid);
+  CHECK(w.end_reason_of(*sid) == "audit_failed");
+
+  // The audit database comes back: what it held is written now.
+  std::filesystem::remove(blocked_dir);
+  {
+    auto sql = solod::open_database(*w.audit_url);
+    solod::migrate(*sql, w.audit_url->dialect);
+  }
+  auto audit_sql = solod::open_database(*w.audit_url);
+  auto rows = [&](const std::string& type) {
+    return count_of(*audit_sql,
+                    "SELECT COUNT(*) FROM login_logs WHERE event_type = :t AND session_id = :s",
+                    {type, *sid});
+  };
+  // The retry backoff doubles up to 5 s; the bound only guards against a hang.
+  REQUIRE(eventually([&] { return rows("login_failure") == 1; }, 30s));
+  CHECK(w.flush_audit() == 0);
+  CHECK(rows("login_success") == 0);
+  CHECK(rows("logout") == 0);
+  CHECK(count_of(*audit_sql,
+                 "SELECT COUNT(*) FROM login_logs WHERE session_id = :s AND "
+                 "error_message = 'audit_unavailable' AND status = 'failure'",
+                 {*sid}) == 1);
+
+  // And the next login, with the audit log back, works as usual.
+  auto again = w.login(uid, "peggy");
+  REQUIRE(again.result == login_outcome::status::ok);
+  CHECK(count_of(*audit_sql,
+                 "SELECT COUNT(*) FROM login_logs WHERE event_type = 'login_success' AND "
+                 "session_id = :s",
+                 {again.session.id}) == 1);
 }
 
 TEST_CASE("an end is answered only after the sessions row is ended", "[actors]") {

@@ -310,6 +310,8 @@ class Solod:
         self.config_path = os.path.join(self.dir, "solod.toml")
         self.config = merge_config(self.default_config(), config)
         self.env = dict(env or {})
+        # Runs in the child before exec (e.g. resource.setrlimit); None: nothing.
+        self.preexec: Callable[[], None] | None = None
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.host = "127.0.0.1"
@@ -364,8 +366,13 @@ class Solod:
         with self._cond:
             offset = len(self._buf)
         kwargs = {}
+        extra = self.preexec
         if threading.current_thread() is threading.main_thread():
-            kwargs["preexec_fn"] = _die_with_parent  # PDEATHSIG follows the spawning thread
+            # PDEATHSIG follows the spawning thread
+            kwargs["preexec_fn"] = ((lambda: (_die_with_parent(), extra())) if extra
+                                    else _die_with_parent)
+        elif extra:
+            kwargs["preexec_fn"] = extra
         argv = [SOLOD_BIN, "--config", self.config_path] if with_config else [SOLOD_BIN]
         self.proc = subprocess.Popen(
             argv, cwd=self.dir,

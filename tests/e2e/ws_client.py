@@ -51,9 +51,13 @@ class WsClient:
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
-        for k, v in (headers or {}).items():
-            lines.append(f"{k}: {v}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        raw = [line.encode() for line in lines]
+        # A dict, or a list of (name, value) pairs when a header repeats.
+        pairs = headers.items() if isinstance(headers, dict) else (headers or [])
+        for k, v in pairs:
+            # bytes values go out as they are (hostile-input tests send invalid UTF-8)
+            raw.append(k.encode() + b": " + (v if isinstance(v, bytes) else str(v).encode()))
+        self.sock.sendall(b"\r\n".join(raw) + b"\r\n\r\n")
         head = self._read_until(b"\r\n\r\n")
         status_line = head.split(b"\r\n", 1)[0].decode()
         status = int(status_line.split()[1])

@@ -23,6 +23,18 @@ TEST_CASE("with a list, the Origin must be one of its entries", "[origin]") {
   CHECK(origin_allowed("HTTPS://APP.EXAMPLE.COM", "api.example.com", allowed));
   CHECK(origin_allowed("http://localhost:3000", "api.example.com", allowed));
   CHECK_FALSE(origin_allowed("http://app.example.com", "api.example.com", allowed));
-  // The list replaces the same-host rule.
-  CHECK_FALSE(origin_allowed("https://api.example.com", "api.example.com", allowed));
+  CHECK_FALSE(origin_allowed("https://evil.example", "api.example.com", allowed));
+  CHECK_FALSE(origin_allowed("null", "api.example.com", allowed));
+}
+
+TEST_CASE("the server's own origin is allowed even with a list", "[origin]") {
+  // Its pages `/` and `/admin` POST with their own origin; a list of other
+  // origins (a separate front-end) must not lock them out.
+  std::vector<std::string> allowed{"https://app.example.com"};
+  CHECK(origin_allowed("https://api.example.com", "api.example.com", allowed));
+  CHECK(origin_allowed("http://127.0.0.1:8080", "127.0.0.1:8080", allowed));
+  CHECK(origin_allowed("HTTP://API.Example.com/", "api.example.com", allowed));
+  CHECK_FALSE(origin_allowed("https://api.example.com:444", "api.example.com", allowed));
+  CHECK_FALSE(origin_allowed("https://api.example.com.evil", "api.example.com", allowed));
+  CHECK_FALSE(origin_allowed("https://api.example.com/x", "api.example.com", allowed));
 }

@@ -26,3 +26,14 @@ TEST_CASE("parse_query splits pairs, first value wins", "[query]") {
   CHECK(parse_query("&&a=1&")->at("a") == "1");
   CHECK_FALSE(parse_query("a=%G1"));
 }
+
+TEST_CASE("decoded values are valid UTF-8 without controls", "[query]") {
+  auto q = parse_query("user=%FF%C0%AF&ip=%00x&ok=caf%C3%A9&%FE=1&c1=%C2%85");
+  REQUIRE(q);
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(q->at("user") == fffd + fffd + fffd);
+  CHECK(q->at("ip") == fffd + "x");
+  CHECK(q->at("ok") == "caf\xC3\xA9");
+  CHECK(q->at(fffd) == "1");
+  CHECK(q->at("c1") == fffd);
+}
