@@ -1,6 +1,8 @@
 #include "actors/connection_actor.hpp"
 
 #include "actors/broadcast_budget.hpp"
+#include "actors/actor_failure.hpp"
+#include "actors/actor_slot.hpp"
 #include "actors/messages.hpp"
 #include "auth/authenticator.hpp"
 #include "net/ping_reply.hpp"
@@ -9,6 +11,7 @@
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <optional>
 
@@ -28,6 +31,9 @@ struct connection_state {
   std::shared_ptr<ws_sink> sink;
   phase at = phase::awaiting_auth;
   std::optional<principal> who;
+  caf::actor user; ///< the user actor this connection is attached to, watched
+
+  caf::actor presence() const { return ctx->presence->get(); }
 };
 
 using connection_self = caf::stateful_actor<connection_state>;
@@ -62,7 +68,11 @@ void send_error(connection_self* self, const std::string& code, const std::strin
 void finish(connection_self* self) {
   auto& st = self->state;
   if (st.at == connection_state::phase::live) {
-    self->send(st.ctx->presence, leave_atom::value, st.who->session.user_id, st.info.id);
+    self->send(st.presence(), leave_atom::value, st.who->session.user_id, st.info.id);
+  }
+  if (st.user) {
+    // Else the watch would stay with the user actor for as long as it lives.
+    self->demonitor(st.user);
   }
   st.at = connection_state::phase::gone;
   self->quit();
@@ -115,7 +125,7 @@ void refuse_auth(connection_self* self, const std::string& why) {
   finish(self);
 }
 
-void on_attached(connection_self* self, attach_status status) {
+void on_attached(connection_self* self, attach_status status, caf::actor user) {
   auto& st = self->state;
   if (st.at != connection_state::phase::attaching) {
     return; // closed meanwhile
@@ -129,8 +139,11 @@ void on_attached(connection_self* self, attach_status status) {
     return;
   }
   st.at = connection_state::phase::live;
+  // Should the user actor fail, this connection must not outlive its session.
+  st.user = std::move(user);
+  self->monitor(st.user);
   const auto& s = st.who->session;
-  self->send(st.ctx->presence, join_atom::value, s.user_id, s.username, st.info.id, st.sink);
+  self->send(st.presence(), join_atom::value, s.user_id, s.username, st.info.id, st.sink);
   // One hand-off: the welcome, and from then on the session answers pings itself.
   st.sink->go_live(outbound(self, json{{"type", "welcome"},
                                        {"user", {{"id", s.user_id}, {"username", s.username}}},
@@ -147,8 +160,8 @@ void attach(connection_self* self, principal who) {
   attach_request req{st.who->session.user_id, st.who->session.id, st.info.id,
                      caf::actor_cast<caf::actor>(self)};
   self->request(st.ctx->directory, caf::infinite, attach_atom::value, std::move(req))
-    .then([=](attach_status status) { on_attached(self, status); },
-          [=](caf::error&) { on_attached(self, attach_status::not_live); });
+    .then([=](attach_status status, caf::actor& user) { on_attached(self, status, user); },
+          [=](caf::error&) { on_attached(self, attach_status::not_live, nullptr); });
 }
 
 void authenticate(connection_self* self, const std::string& token) {
@@ -167,10 +180,12 @@ void on_live_message(connection_self* self, const std::string& type, const json&
     // Only the pings that reached us before the session took them over.
     st.sink->send(outbound(self, pong_text(msg.contains("id") ? msg["id"] : json(), st.ctx->clk->now())));
   } else if (type == "online") {
-    self->request(st.ctx->presence, caf::infinite, online_atom::value)
-      .then([=](const std::vector<std::string>& users) {
-        send_json(self, json{{"type", "online"}, {"users", users}, {"count", users.size()}});
-      });
+    self->request(st.presence(), caf::infinite, online_atom::value)
+      .then(
+        [=](const std::vector<std::string>& users) {
+          send_json(self, json{{"type", "online"}, {"users", users}, {"count", users.size()}});
+        },
+        [=](caf::error&) { send_error(self, "unavailable", "presence is restarting, try again"); });
   } else if (type == "subscribe") {
     auto topic = msg.find("topic");
     if (topic == msg.end() || !topic->is_string() || *topic != "presence") {
@@ -179,7 +194,7 @@ void on_live_message(connection_self* self, const std::string& type, const json&
     }
     // The presence actor confirms with "subscribed" when the subscription is
     // in force, so no change after the confirmation can be missed.
-    self->send(st.ctx->presence, subscribe_atom::value, st.info.id, st.sink);
+    self->send(st.presence(), subscribe_atom::value, st.info.id, st.sink);
   } else if (type == "message") {
     auto text = msg.find("text");
     auto to = msg.find("to");
@@ -206,12 +221,14 @@ void on_live_message(connection_self* self, const std::string& type, const json&
       send_error(self, "rate_limited", "too many broadcast bytes per second; wait a moment");
       return;
     }
-    self->request(st.ctx->presence, caf::infinite, deliver_atom::value, target, out)
-      .then([=](bool delivered) {
-        if (!delivered) {
-          send_error(self, "not_online", "user '" + target + "' is not online");
-        }
-      });
+    self->request(st.presence(), caf::infinite, deliver_atom::value, target, out)
+      .then(
+        [=](bool delivered) {
+          if (!delivered) {
+            send_error(self, "not_online", "user '" + target + "' is not online");
+          }
+        },
+        [=](caf::error&) { send_error(self, "unavailable", "presence is restarting, try again"); });
   } else if (type == "whoami") {
     send_json(self, json{{"type", "whoami"},
                          {"user", {{"id", s.user_id}, {"username", s.username}}},
@@ -281,6 +298,26 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
   st.sink = std::move(sink);
   // A valid cookie or bearer token authenticates at once; an invalid one is
   // ignored, as if absent: the client may still send an auth message.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (st.at == connection_state::phase::live && msg.source == st.user.address()) {
+      // The user actor is gone while the session was live here: it failed
+      // (a live session never lets its actor retire). Fail closed.
+      kick(self, kick_reason::server_error, "");
+    }
+  });
+  self->set_exception_handler([self](std::exception_ptr& x) -> caf::error {
+    auto& st = self->state;
+    auto why = describe(x);
+    spdlog::error("connection {}: actor failed ({}); closing with 1011", st.info.id.substr(0, 8), why);
+    if (st.ctx->stats) {
+      st.ctx->stats->count_failure(metrics::actor_kind::connection);
+    }
+    if (st.at != connection_state::phase::gone) {
+      kick(self, kick_reason::server_error, "");
+    }
+    return caf::make_error(caf::sec::runtime_error, std::move(why));
+  });
   auto who = token.empty() ? std::nullopt : ctx->auth->authenticate(token);
   if (who) {
     attach(self, std::move(*who));
@@ -295,6 +332,11 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
       }
     },
     [=](kick_atom, kick_reason reason, const std::string& by) { kick(self, reason, by); },
+    [=](fail_atom) {
+      if (self->state.ctx->test_hooks) {
+        throw std::runtime_error("injected failure (test hook)");
+      }
+    },
     [=](auth_atom) {
       if (self->state.at == connection_state::phase::awaiting_auth) {
         self->send(self->state.ctx->audit, audit_atom::value,

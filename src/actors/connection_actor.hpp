@@ -13,6 +13,7 @@
 
 namespace solod {
 
+class actor_slot;
 class authenticator;
 class broadcast_budget;
 struct metrics;
@@ -22,13 +23,16 @@ struct connection_context {
   const clock* clk = nullptr;
   const authenticator* auth = nullptr;
   caf::actor directory;
-  caf::actor presence;
+  /// The current presence actor (restarted when it fails, see supervise_presence).
+  const actor_slot* presence = nullptr;
   caf::actor audit;
   metrics* stats = nullptr;
   /// Per-sender budget for broadcasts; null means none.
   broadcast_budget* broadcasts = nullptr;
   /// How long an unauthenticated connection may wait before its `auth`.
   std::chrono::milliseconds auth_timeout{5000};
+  /// Test only: honour `fail_atom` (inject a failure). Never set in production.
+  bool test_hooks = false;
 };
 
 /// Who is on the other end.
@@ -48,6 +52,13 @@ struct connection_info {
 /// 4401 or 4429) and joins presence. A `(kick_atom, kick_reason, by_json)`
 /// from the user actor sends `kicked`, closes with the reason's code and ends
 /// the actor.
+///
+/// Failing closed: once attached, the actor watches its user actor; if that
+/// one fails, the session is gone from memory, so the connection gets
+/// `kicked` `server_error` and closes with 1011. If the connection actor
+/// itself throws, it does the same for its own stream (and leaves presence),
+/// counted as `solod_actor_failures_total{actor="connection"}`. `(fail_atom)`
+/// is a test hook, ignored unless `ctx->test_hooks`.
 caf::actor spawn_connection_actor(caf::actor_system& sys, const connection_context* ctx,
                                   connection_info info, std::shared_ptr<ws_sink> sink,
                                   std::string token);

@@ -30,6 +30,8 @@ const char* to_string(kick_reason r) {
       return "unauthorized";
     case kick_reason::too_many_connections:
       return "too_many_connections";
+    case kick_reason::server_error:
+      return "server_error";
   }
   return "unknown";
 }
@@ -48,6 +50,8 @@ std::uint16_t close_code_of(kick_reason r) {
       return 4401;
     case kick_reason::too_many_connections:
       return 4429;
+    case kick_reason::server_error:
+      return 1011; // RFC 6455 "internal error"
   }
   return 4401;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace solod {
 
@@ -43,6 +44,10 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using swept_atom = caf::atom_constant<caf::atom("swept")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using recovered_atom = caf::atom_constant<caf::atom("recovered")>;
+/// Test hook only: honoured by an actor whose context has `test_hooks` set.
+using fail_atom = caf::atom_constant<caf::atom("fail")>;
 
 // -- session requests ---------------------------------------------------------
 
@@ -96,19 +101,36 @@ struct attach_request {
 enum class attach_status { ok, not_live, too_many };
 
 /// Why a connection is told to go: a session end, or one of the connection's own.
-enum class kick_reason { superseded, logout, admin, expired, unauthorized, too_many_connections };
+enum class kick_reason {
+  superseded,
+  logout,
+  admin,
+  expired,
+  unauthorized,
+  too_many_connections,
+  server_error ///< an actor of the session failed: the connection closes with 1011
+};
 
 /// The SPEC's reason text of `r`.
 const char* to_string(kick_reason r);
 
-/// The WebSocket close code of `r` (4001, 4002, 4003, 4004, 4401, 4429).
+/// The WebSocket close code of `r` (4001, 4002, 4003, 4004, 4401, 4429, 1011).
 std::uint16_t close_code_of(kick_reason r);
 
 /// The kick that a session end causes.
 kick_reason kick_reason_of(end_reason r);
 
+// -- test hooks -------------------------------------------------------------------
+
+/// Where a user actor throws when a test injects a failure (`fail_atom`).
+enum class fail_point {
+  now,           ///< at once, in the handler of the fail message
+  next_started   ///< when the next login's row is written, before memory learns of it
+};
+
 } // namespace solod
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::fail_point)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<solod::ws_sink>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::ws_text)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::attach_request)
@@ -122,3 +144,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::end_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::end_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::audit_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::session_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<solod::session_record>)

@@ -1,5 +1,7 @@
 #include "actors/presence_actor.hpp"
 
+#include "actors/actor_failure.hpp"
+#include "actors/actor_slot.hpp"
 #include "actors/messages.hpp"
 #include "net/ws_sink.hpp"
 #include "util/json_text.hpp"
@@ -7,9 +9,11 @@
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 #include <unordered_map>
 
 namespace solod {
@@ -67,9 +71,45 @@ void flush(presence_self* self) {
   }
 }
 
-caf::behavior presence_actor(presence_self* self, metrics* stats) {
+/// The actor is failing: close every connection it knows, once each, with
+/// `kicked` `server_error` and 1011. Their sessions stay; the clients reconnect.
+void close_all(presence_self* self) {
+  auto& st = self->state;
+  auto last = make_ws_text(R"({"type":"kicked","reason":"server_error"})");
+  std::unordered_set<ws_sink*> closed;
+  auto close = [&](const std::shared_ptr<ws_sink>& sink) {
+    if (sink && closed.insert(sink.get()).second) {
+      sink->close(last, close_code_of(kick_reason::server_error), "server_error");
+    }
+  };
+  for (auto& [id, u] : st.users) {
+    for (auto& [conn_id, sink] : u.connections) {
+      close(sink);
+    }
+  }
+  for (auto& [id, sink] : st.subscribers) {
+    close(sink);
+  }
+  if (st.stats) {
+    st.stats->kicks[static_cast<std::size_t>(kick_reason::server_error)] += closed.size();
+  }
+}
+
+caf::behavior presence_actor(presence_self* self, metrics* stats, bool test_hooks) {
   self->state.stats = stats;
+  self->set_exception_handler([self](std::exception_ptr& x) -> caf::error {
+    auto why = describe(x);
+    spdlog::error("presence: actor failed ({}); closing its {} users' connections", why,
+                  self->state.users.size());
+    close_all(self);
+    return caf::make_error(caf::sec::runtime_error, std::move(why));
+  });
   return {
+    [=](fail_atom) {
+      if (test_hooks) {
+        throw std::runtime_error("injected failure (test hook)");
+      }
+    },
     [=](join_atom, std::int64_t user_id, const std::string& username, const std::string& conn_id,
         std::shared_ptr<ws_sink>& sink) {
       auto& st = self->state;
@@ -143,8 +183,27 @@ caf::behavior presence_actor(presence_self* self, metrics* stats) {
 
 } // namespace
 
-caf::actor spawn_presence_actor(caf::actor_system& sys, metrics* stats) {
-  return sys.spawn(presence_actor, stats);
+caf::actor spawn_presence_actor(caf::actor_system& sys, metrics* stats, bool test_hooks) {
+  return sys.spawn(presence_actor, stats, test_hooks);
+}
+
+void supervise_presence(caf::actor_system& sys, metrics* stats, actor_slot& slot,
+                        bool test_hooks) {
+  auto presence = spawn_presence_actor(sys, stats, test_hooks);
+  slot.set(presence);
+  auto* sys_ptr = &sys;
+  auto* slot_ptr = &slot;
+  caf::actor_cast<caf::abstract_actor*>(presence)->attach_functor(
+    [sys_ptr, stats, slot_ptr, test_hooks](const caf::error& reason) {
+      if (!is_failure(reason)) {
+        return;
+      }
+      if (stats) {
+        stats->count_failure(metrics::actor_kind::presence);
+      }
+      spdlog::error("presence: restarting after a failure ({})", caf::to_string(reason));
+      supervise_presence(*sys_ptr, stats, *slot_ptr, test_hooks);
+    });
 }
 
 } // namespace solod

@@ -5,6 +5,7 @@
 
 namespace solod {
 
+class actor_slot;
 struct metrics;
 
 /// Spawns the presence actor. It knows every authenticated connection (by
@@ -22,6 +23,19 @@ struct metrics;
 /// - `(online_atom)` -> `std::vector<std::string>` usernames, sorted
 /// - `(deliver_atom, to_username, ws_text)` -> `bool` (false: `to` not online);
 ///   an empty `to` broadcasts to every connection
-caf::actor spawn_presence_actor(caf::actor_system& sys, metrics* stats);
+/// - `(fail_atom)`: test hook, ignored unless `test_hooks`: the actor throws.
+///
+/// Failing closed: if a handler throws, the actor closes every connection it
+/// knows with `kicked` `server_error` and 1011 (their presence and their
+/// subscriptions are lost; the clients reconnect) before it ends.
+caf::actor spawn_presence_actor(caf::actor_system& sys, metrics* stats, bool test_hooks = false);
+
+/// Spawns a presence actor into `slot` and keeps one there: when it fails, it
+/// is counted (`solod_actor_failures_total{actor="presence"}`) and a fresh,
+/// empty one takes its place, so new connections find presence working. It is
+/// not restarted after a normal end or the server's shutdown (`user_shutdown`).
+/// `slot` must outlive the actor system.
+void supervise_presence(caf::actor_system& sys, metrics* stats, actor_slot& slot,
+                        bool test_hooks = false);
 
 } // namespace solod

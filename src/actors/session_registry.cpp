@@ -38,6 +38,19 @@ bool session_registry::erase(std::int64_t user_id, const std::string& session_id
   return true;
 }
 
+std::optional<live_session> session_registry::erase_user(std::int64_t user_id) {
+  auto& sh = shard_for(user_id);
+  std::lock_guard<std::mutex> guard(sh.mtx);
+  auto it = sh.sessions.find(user_id);
+  if (it == sh.sessions.end()) {
+    return std::nullopt;
+  }
+  auto removed = std::move(it->second);
+  sh.sessions.erase(it);
+  size_--;
+  return removed;
+}
+
 std::optional<live_session> session_registry::find(std::int64_t user_id) const {
   auto& sh = shard_for(user_id);
   std::lock_guard<std::mutex> guard(sh.mtx);

@@ -45,6 +45,10 @@ public:
   /// Removes the user's live session if its id is `session_id`; true if removed.
   bool erase(std::int64_t user_id, const std::string& session_id);
 
+  /// Removes the user's live session, whatever its id (an actor of the user
+  /// failed: fail closed); the session removed, if any.
+  std::optional<live_session> erase_user(std::int64_t user_id);
+
   /// The user's live session.
   std::optional<live_session> find(std::int64_t user_id) const;
 

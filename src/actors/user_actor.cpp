@@ -1,5 +1,6 @@
 #include "actors/user_actor.hpp"
 
+#include "actors/actor_failure.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_registry.hpp"
 #include "storage/db_pool.hpp"
@@ -58,6 +59,13 @@ struct user_state {
   /// Messages received from the directory; lets it retire us without losing any.
   std::uint64_t received = 0;
   bool retire_pending = false;
+  /// Database jobs of this user still running, shared with the actor that
+  /// replaces this one if it fails: the successor recovers only once they are done.
+  std::shared_ptr<std::atomic<int>> db_jobs;
+  /// A predecessor failed: its sessions must be ended in the database.
+  bool recovery_due = false;
+  bool recovery_holds_logins = false; ///< `writing` is set by the recovery, not a login
+  bool fail_next_started = false;     ///< test hook (fail_point::next_started)
 
   time_point now() const { return ctx->clk->now(); }
 };
@@ -66,6 +74,25 @@ using user_self = caf::stateful_actor<user_state>;
 
 void start_next_login(user_self* self);
 void schedule_retire(user_self* self);
+
+/// Queues database work, counted in `db_jobs` until it (or `failed`) has run.
+bool submit(user_self* self, db_pool::work_fn work, db_pool::error_fn failed) {
+  auto jobs = self->state.db_jobs;
+  (*jobs)++;
+  bool queued = self->state.ctx->db->try_submit(
+    [jobs, work = std::move(work)](soci::session& sql) {
+      work(sql);
+      (*jobs)--;
+    },
+    [jobs, failed = std::move(failed)](const std::string& what) {
+      failed(what);
+      (*jobs)--;
+    });
+  if (!queued) {
+    (*jobs)--;
+  }
+  return queued;
+}
 
 void audit(user_self* self, audit_event ev) {
   self->send(self->state.ctx->audit, audit_atom::value, std::move(ev));
@@ -156,8 +183,8 @@ void record_end(user_self* self, const live_session& ended, std::string reason_t
   auto done = [self_handle, ev, reply] {
     caf::anon_send(self_handle, ended_atom::value, ev, reply);
   };
-  bool queued = st.ctx->db->try_submit(
-    [id = ended.id, reason_text, at, done](soci::session& sql) {
+  bool queued = submit(
+    self, [id = ended.id, reason_text, at, done](soci::session& sql) {
       session_repository(sql).end(id, reason_text, at);
       done();
     },
@@ -313,8 +340,8 @@ void begin_login(user_self* self, const login_request& req, login_reply reply) {
 
   auto self_handle = caf::actor_cast<caf::actor>(self);
   st.writing = true;
-  bool queued = ctx->db->try_submit(
-    [s, self_handle, reply](soci::session& sql) {
+  bool queued = submit(
+    self, [s, self_handle, reply](soci::session& sql) {
       auto old = session_repository(sql).start(s, "superseded");
       caf::anon_send(self_handle, started_atom::value, s, old.value_or(""), reply);
     },
@@ -340,7 +367,83 @@ void start_next_login(user_self* self) {
 }
 
 bool is_idle(const user_state& st) {
-  return !st.live && !st.writing && st.ending == 0 && st.auditing == 0 && st.waiting.empty();
+  return !st.live && !st.writing && st.ending == 0 && st.auditing == 0 && st.waiting.empty() &&
+         !st.recovery_due;
+}
+
+// -- failure and recovery ---------------------------------------------------------
+
+/// This actor is failing (it threw, or its directory failed): fail closed.
+/// The registry forgets the user's session at once, so its token is refused
+/// from here on; the connections watch this actor and close with 1011 when it
+/// is gone; replies still owed are answered by their answer_once fallback.
+void forget_on_failure(user_self* self, const std::string& why) {
+  auto& st = self->state;
+  st.ctx->registry->erase_user(st.user_id);
+  spdlog::error("user {}: actor failed ({}); session dropped from memory, connections closed",
+                st.user_id, why);
+}
+
+/// A predecessor of this actor failed. Memory no longer vouches for the
+/// user's live session in the database (the predecessor may have died between
+/// writing a row and making it live), so it is ended, reason `server_error`,
+/// once every database job of the predecessor has run. Logins wait meanwhile,
+/// so a new session can never be ended by mistake.
+void try_recover(user_self* self) {
+  auto& st = self->state;
+  if (!st.recovery_due) {
+    return;
+  }
+  bool busy = st.db_jobs->load() > 0 || st.ending > 0 || (st.writing && !st.recovery_holds_logins);
+  if (busy) {
+    self->delayed_send(self, milliseconds{5}, retry_atom::value);
+    return;
+  }
+  st.writing = true;
+  st.recovery_holds_logins = true;
+  auto keep = st.live ? st.live->id : std::string{};
+  auto at = st.now();
+  auto self_handle = caf::actor_cast<caf::actor>(self);
+  auto user_id = st.user_id;
+  bool queued = submit(
+    self,
+    [self_handle, user_id, keep, at](soci::session& sql) {
+      auto ended = session_repository(sql).end_live_of(user_id, keep, "server_error", at);
+      caf::anon_send(self_handle, recovered_atom::value, std::move(ended), true);
+    },
+    [self_handle](const std::string& what) {
+      spdlog::error("user: cannot end the sessions of a failed actor: {}", what);
+      caf::anon_send(self_handle, recovered_atom::value, std::vector<session_record>{}, false);
+    });
+  if (!queued) {
+    caf::anon_send(self_handle, recovered_atom::value, std::vector<session_record>{}, false);
+  }
+}
+
+/// The recovery ran: audit what it ended; if the database was out of reach,
+/// let logins go on (a login ends any stale row itself) and try again later.
+void on_recovered(user_self* self, std::vector<session_record>& ended, bool ok) {
+  auto& st = self->state;
+  st.writing = false;
+  st.recovery_holds_logins = false;
+  for (auto& s : ended) {
+    spdlog::warn("user {}: session {} ended after an actor failure", st.user_id, s.id.substr(0, 8));
+    audit(self, audit_event{.timestamp = st.now(),
+                            .event_type = "session_terminated",
+                            .user_id = st.user_id,
+                            .username = s.username,
+                            .session_id = s.id,
+                            .ip_address = s.ip_address,
+                            .user_agent = s.user_agent,
+                            .status = "success",
+                            .error_message = "server_error"});
+  }
+  if (ok) {
+    st.recovery_due = false;
+  } else {
+    self->delayed_send(self, std::chrono::seconds{1}, retry_atom::value);
+  }
+  start_next_login(self);
 }
 
 void schedule_retire(user_self* self) {
@@ -352,12 +455,27 @@ void schedule_retire(user_self* self) {
 }
 
 caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t user_id,
-                         caf::actor directory) {
+                         caf::actor directory, std::shared_ptr<std::atomic<int>> db_jobs) {
   auto& st = self->state;
   st.ctx = ctx;
   st.user_id = user_id;
   st.directory = std::move(directory);
+  st.db_jobs = db_jobs ? std::move(db_jobs) : std::make_shared<std::atomic<int>>(0);
   schedule_retire(self);
+  self->set_exception_handler([self](std::exception_ptr& x) -> caf::error {
+    auto why = describe(x);
+    forget_on_failure(self, why);
+    return caf::make_error(caf::sec::runtime_error, std::move(why));
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Only the directory is linked to us: it failed, or the server stops.
+    if (is_failure(msg.reason)) {
+      forget_on_failure(self, "directory gone: " + caf::to_string(msg.reason));
+    }
+    if (msg.reason) {
+      self->quit(msg.reason);
+    }
+  });
   self->set_down_handler([=](caf::down_msg& msg) {
     // A connection closed: forget it, so the count and the idle check stay exact.
     auto& st = self->state;
@@ -373,20 +491,22 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
   });
   return {
     // -- from the directory ---------------------------------------------------
-    [=](attach_atom, attach_request& req) -> attach_status {
+    [=](attach_atom, attach_request& req) -> std::tuple<attach_status, caf::actor> {
+      // The connection learns who we are, to watch us: if we fail, it closes.
+      auto me = caf::actor_cast<caf::actor>(self);
       auto& st = self->state;
       st.received++;
       if (!st.live || st.live->id != req.session_id || st.now() >= st.live->expires_at) {
-        return attach_status::not_live;
+        return {attach_status::not_live, me};
       }
       auto max = static_cast<std::size_t>(st.ctx->cfg->auth.max_connections_per_session);
       if (st.connections.size() >= max) {
-        return attach_status::too_many;
+        return {attach_status::too_many, me};
       }
       self->monitor(req.connection);
       st.connections.push_back({std::move(req.connection), std::move(req.connection_id)});
       st.live->connections->store(static_cast<int>(st.connections.size()));
-      return attach_status::ok;
+      return {attach_status::ok, me};
     },
     [=](login_atom, login_request& req, login_reply& reply) {
       auto& st = self->state;
@@ -413,6 +533,10 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
     },
     // -- from the database pool -------------------------------------------------
     [=](started_atom, session_record& s, std::string& old_id, login_reply& reply) {
+      if (self->state.fail_next_started) {
+        // Test hook: die as the json.dump() did, after the database wrote.
+        throw std::runtime_error("injected failure after the login's row was written");
+      }
       self->state.writing = false;
       on_started(self, s, old_id, std::move(reply));
       start_next_login(self);
@@ -424,6 +548,30 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
     },
     [=](ended_atom, audit_event& ev, end_reply& reply) {
       on_ended(self, std::move(ev), std::move(reply));
+    },
+    // -- recovery and test hooks ---------------------------------------------------
+    [=](recover_atom) {
+      auto& st = self->state;
+      st.received++;
+      st.recovery_due = true;
+      st.writing = true;
+      st.recovery_holds_logins = true;
+      try_recover(self);
+    },
+    [=](retry_atom) { try_recover(self); },
+    [=](recovered_atom, std::vector<session_record>& ended, bool ok) {
+      on_recovered(self, ended, ok);
+    },
+    [=](fail_atom, fail_point where) {
+      auto& st = self->state;
+      st.received++;
+      if (!st.ctx->test_hooks) {
+        return;
+      }
+      if (where == fail_point::now) {
+        throw std::runtime_error("injected failure (test hook)");
+      }
+      st.fail_next_started = true;
     },
     // -- timers -------------------------------------------------------------------
     [=](expire_atom, const std::string& id) {
@@ -476,8 +624,9 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
 } // namespace
 
 caf::actor spawn_user_actor(caf::actor_system& sys, const user_context* ctx,
-                            std::int64_t user_id, caf::actor directory) {
-  return sys.spawn(user_actor, ctx, user_id, std::move(directory));
+                            std::int64_t user_id, caf::actor directory,
+                            std::shared_ptr<std::atomic<int>> db_jobs) {
+  return sys.spawn(user_actor, ctx, user_id, std::move(directory), std::move(db_jobs));
 }
 
 } // namespace solod

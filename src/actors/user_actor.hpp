@@ -5,7 +5,9 @@
 
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 
 namespace solod {
 
@@ -20,7 +22,19 @@ namespace solod {
 /// - `(login_atom, login_request, login_reply)`
 /// - `(end_atom, end_request, end_reply)`
 /// - `(restore_atom, session_record)`: adopt a live session read at start-up.
+/// - `(attach_atom, attach_request)` -> `(attach_status, caf::actor self)`.
+/// - `(recover_atom)`: the user's previous actor failed; end whatever sessions
+///   of the user the database still has live (reason `server_error`, audited
+///   `session_terminated`), once every job counted in `db_jobs` has run.
+/// - `(fail_atom, fail_point)`: test hook, ignored unless `ctx->test_hooks`.
+///
+/// Failing closed: if a handler throws, the actor drops the user's session
+/// from the registry before it ends; its connections watch it and close with
+/// 1011; the directory counts the failure and spawns a successor that recovers.
+/// `db_jobs` counts the user's database jobs still running; the directory
+/// hands the same counter to the successor.
 caf::actor spawn_user_actor(caf::actor_system& sys, const user_context* ctx,
-                            std::int64_t user_id, caf::actor directory);
+                            std::int64_t user_id, caf::actor directory,
+                            std::shared_ptr<std::atomic<int>> db_jobs = nullptr);
 
 } // namespace solod

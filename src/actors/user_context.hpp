@@ -24,6 +24,8 @@ struct user_context {
   metrics* stats = nullptr;
   /// How long a user actor with no session and no connection waits before retiring.
   std::chrono::milliseconds retire_after{std::chrono::seconds{60}};
+  /// Test only: honour `fail_atom` (inject a failure). Never set in production.
+  bool test_hooks = false;
 };
 
 } // namespace solod

@@ -1,5 +1,6 @@
 #include "app/server.hpp"
 
+#include "actors/actor_slot.hpp"
 #include "actors/audit_actor.hpp"
 #include "actors/broadcast_budget.hpp"
 #include "actors/connection_actor.hpp"
@@ -40,14 +41,35 @@
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <functional>
 #include <future>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <vector>
 
 namespace solod {
 
 namespace {
+
+/// Why the server stops: a signal number, or directory_failed. Set once.
+constexpr int directory_failed = -1;
+struct stop_request {
+  std::promise<int> stopped;
+  std::atomic<bool> requested{false};
+  void operator()(int why) {
+    if (!requested.exchange(true)) {
+      stopped.set_value(why);
+    }
+  }
+};
+
+/// SOLOD_TEST_HOOKS=1: failure injection for the end-to-end tests. Never in production.
+bool test_hooks_enabled(const environment& env) {
+  auto it = env.find("SOLOD_TEST_HOOKS");
+  return it != env.end() && it->second == "1";
+}
 
 std::size_t core_count() {
   return std::max(1u, std::thread::hardware_concurrency());
@@ -157,7 +179,23 @@ int run_server(const config& cfg, const environment& env) {
   uctx.db = &db;
   uctx.audit = audit;
   uctx.stats = &stats;
+  uctx.test_hooks = test_hooks_enabled(env);
+  if (uctx.test_hooks) {
+    spdlog::warn("SOLOD_TEST_HOOKS=1: failure injection is on (SIGUSR1: every user actor, "
+                 "SIGUSR2: the session directory); for tests only");
+  }
+  // The server stops on a signal, or when the session directory fails: it is
+  // the root of the session tree, and a restart rebuilds memory from the
+  // database (the user actors have already dropped their sessions).
+  // Shared: the directory's exit may come from any thread, even after an early return.
+  auto request_stop = std::make_shared<stop_request>();
   auto directory = spawn_session_directory(system, &uctx);
+  caf::actor_cast<caf::abstract_actor*>(directory)->attach_functor(
+    [request_stop](const caf::error& reason) {
+      if (reason && reason != caf::exit_reason::user_shutdown) {
+        (*request_stop)(directory_failed);
+      }
+    });
   for (auto& s : live) {
     // The registry first, here, so that a restored token is accepted from the
     // first request on; the user actor then adopts the session (timers) before
@@ -167,7 +205,9 @@ int run_server(const config& cfg, const environment& env) {
   }
   spdlog::info("restored {} live sessions", live.size());
 
-  auto presence = spawn_presence_actor(system, &stats);
+  // Restarted if it fails; connection actors read the current one from the slot.
+  actor_slot presence;
+  supervise_presence(system, &stats, presence, uctx.test_hooks);
   retention_options retention_opts;
   retention_opts.db = &db;
   retention_opts.clk = &clk;
@@ -186,10 +226,11 @@ int run_server(const config& cfg, const environment& env) {
   cctx.clk = &clk;
   cctx.auth = &auth;
   cctx.directory = directory;
-  cctx.presence = presence;
+  cctx.presence = &presence;
   cctx.audit = audit;
   cctx.stats = &stats;
   cctx.broadcasts = &broadcasts;
+  cctx.test_hooks = uctx.test_hooks;
   ws_tracker websockets;
 
   net_context nctx;
@@ -224,13 +265,35 @@ int run_server(const config& cfg, const environment& env) {
   }
   // Signal handlers go in before readiness is announced: a supervisor may
   // signal as soon as it reads "listening on".
-  std::promise<int> stop_signal;
   boost::asio::signal_set signals(io.first(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) {
-      stop_signal.set_value(sig);
+      (*request_stop)(sig);
     }
   });
+
+  // Test hooks only: SIGUSR1 makes every user actor throw, SIGUSR2 the directory.
+  boost::asio::signal_set hook_signals(io.first());
+  std::function<void()> arm_hooks = [&] {
+    hook_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) {
+        return;
+      }
+      spdlog::warn("test hook: injecting a failure into the {}",
+                   sig == SIGUSR1 ? "user actors" : "session directory");
+      if (sig == SIGUSR1) {
+        caf::anon_send(directory, fail_atom::value, fail_point::now);
+      } else {
+        caf::anon_send(directory, fail_atom::value);
+      }
+      arm_hooks();
+    });
+  };
+  if (uctx.test_hooks) {
+    hook_signals.add(SIGUSR1);
+    hook_signals.add(SIGUSR2);
+    arm_hooks();
+  }
 
   auto ep = accept->local_endpoint();
   auto shown = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
@@ -246,8 +309,13 @@ int run_server(const config& cfg, const environment& env) {
 
   io.start();
 
-  int sig = stop_signal.get_future().get();
-  spdlog::info("signal {}: shutting down", sig);
+  int sig = request_stop->stopped.get_future().get();
+  if (sig == directory_failed) {
+    spdlog::critical("session directory failed: shutting down (exit 1); a restart restores the "
+                     "live sessions from the database");
+  } else {
+    spdlog::info("signal {}: shutting down", sig);
+  }
   accept->stop();
 
   // Every WebSocket hears 1001 (going away); give the close handshakes a
@@ -281,7 +349,7 @@ int run_server(const config& cfg, const environment& env) {
   io.stop();
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(presence.get(), caf::exit_reason::user_shutdown);
   caf::anon_send_exit(retention, caf::exit_reason::user_shutdown);
   if (websockets.size() == 0) {
     system.await_all_actors_done();
@@ -293,7 +361,7 @@ int run_server(const config& cfg, const environment& env) {
   db.stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
-  return 0;
+  return sig == directory_failed ? 1 : 0;
 }
 
 } // namespace solod

@@ -460,9 +460,10 @@ std::string env_name(const key_def& def) {
 
 /// SOLOD_* variables that are not config keys. SOLOD_JWT_SECRET is the secret itself
 /// (SPEC §2); SOLOD_BIN and SOLOD_SOURCE_DIR are set by the e2e harness (CMakeLists.txt)
-/// and reach the server through the test's environment.
-const std::set<std::string, std::less<>> non_config_variables = {"SOLOD_JWT_SECRET", "SOLOD_BIN",
-                                                                 "SOLOD_SOURCE_DIR"};
+/// and reach the server through the test's environment; SOLOD_TEST_HOOKS=1 turns on
+/// failure injection for the e2e tests (app/server.cpp).
+const std::set<std::string, std::less<>> non_config_variables = {
+  "SOLOD_JWT_SECRET", "SOLOD_BIN", "SOLOD_SOURCE_DIR", "SOLOD_TEST_HOOKS"};
 
 // -- reading values -------------------------------------------------------------------
 

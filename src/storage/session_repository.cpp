@@ -93,6 +93,39 @@ bool session_repository::end(const std::string& id, const std::string& reason, t
   return st.get_affected_rows() > 0;
 }
 
+std::vector<session_record> session_repository::end_live_of(std::int64_t user_id,
+                                                            const std::string& keep_id,
+                                                            const std::string& reason,
+                                                            time_point at) {
+  long long uid = user_id;
+  std::string ts = format_iso8601(at);
+  std::vector<session_record> ended;
+  write_transaction tx(sql_);
+  {
+    session_row r;
+    soci::statement st(sql_);
+    r.bind(st);
+    st.exchange(soci::use(uid));
+    st.exchange(soci::use(keep_id));
+    st.alloc();
+    st.prepare(std::string(session_columns) +
+               "WHERE s.user_id = :u AND s.logout_ts IS NULL AND s.id <> :k");
+    st.define_and_bind();
+    st.execute(false);
+    while (st.fetch()) {
+      ended.push_back(r.to_record());
+    }
+  }
+  for (auto& s : ended) {
+    sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id",
+      soci::use(ts), soci::use(reason), soci::use(s.id);
+    s.logout_ts = at;
+    s.end_reason = reason;
+  }
+  tx.commit();
+  return ended;
+}
+
 std::vector<session_record> session_repository::load_live() {
   std::vector<session_record> out;
   session_row r;

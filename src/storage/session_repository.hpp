@@ -36,6 +36,12 @@ public:
   /// Ends session `id` if it is still live; false when it was not.
   bool end(const std::string& id, const std::string& reason, time_point at);
 
+  /// In one transaction: ends every live session of `user_id` except `keep_id`
+  /// (may be empty) with `reason`; returns the sessions it ended (an actor of
+  /// the user failed, so memory no longer vouches for them).
+  std::vector<session_record> end_live_of(std::int64_t user_id, const std::string& keep_id,
+                                          const std::string& reason, time_point at);
+
   /// Every live session, joined with its username (to rebuild memory on start).
   std::vector<session_record> load_live();
 

@@ -105,10 +105,19 @@ std::string metrics::render() const {
         static_cast<long long>(ws_auth_failures.load()));
   out += "# HELP solod_kicks_total Connections kicked, by reason.\n# TYPE solod_kicks_total counter\n";
   static const char* const kick_names[] = {"superseded", "logout", "admin", "expired",
-                                           "unauthorized", "too_many_connections"};
+                                           "unauthorized", "too_many_connections", "server_error"};
   for (std::size_t i = 0; i < kicks.size(); ++i) {
     std::snprintf(line, sizeof line, "solod_kicks_total{reason=\"%s\"} %llu\n", kick_names[i],
                   static_cast<unsigned long long>(kicks[i].load()));
+    out += line;
+  }
+
+  out += "# HELP solod_actor_failures_total Actors that failed and were recovered (fail closed), by kind.\n"
+         "# TYPE solod_actor_failures_total counter\n";
+  static const char* const actor_names[] = {"user", "connection", "presence", "directory"};
+  for (std::size_t i = 0; i < actor_failures.size(); ++i) {
+    std::snprintf(line, sizeof line, "solod_actor_failures_total{actor=\"%s\"} %llu\n",
+                  actor_names[i], static_cast<unsigned long long>(actor_failures[i].load()));
     out += line;
   }
 

@@ -64,7 +64,12 @@ struct metrics {
   std::atomic<std::uint64_t> ws_slow_consumers_dropped{0};
   std::atomic<std::uint64_t> ws_auth_failures{0};
   /// Kicks by reason, indexed by kick_reason.
-  std::array<std::atomic<std::uint64_t>, 6> kicks{};
+  std::array<std::atomic<std::uint64_t>, 7> kicks{};
+
+  /// Actors that failed (threw, or ended with an error), by kind.
+  enum class actor_kind { user, connection, presence, directory, count_ };
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(actor_kind::count_)> actor_failures{};
+  void count_failure(actor_kind k) { actor_failures[static_cast<std::size_t>(k)]++; }
 
   /// Gauges computed when scraped (e.g. live sessions from the registry).
   std::function<std::int64_t()> live_sessions;

@@ -2,6 +2,7 @@
 /// @brief Test fixture: the WebSocket side of solod (connection actors, presence, the
 /// authenticator) on top of a session_world, with recording sinks in place of Beast streams.
 
+#include "actors/actor_slot.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/presence_actor.hpp"
 #include "auth/authenticator.hpp"
@@ -45,7 +46,8 @@ struct connection_world : session_world {
 
   solod::token_codec tokens{secret};
   std::unique_ptr<solod::authenticator> auth;
-  caf::actor presence;
+  /// The current presence actor (a fresh one after a failure).
+  solod::actor_slot presence;
   solod::connection_context cctx;
   /// Every connection actor spawned, to end them before the actor system.
   std::vector<caf::actor> spawned;
@@ -54,12 +56,13 @@ struct connection_world : session_world {
 
   void start() {
     session_world::start();
-    presence = solod::spawn_presence_actor(*sys, &stats);
+    solod::supervise_presence(*sys, &stats, presence, test_hooks);
     auth = std::make_unique<solod::authenticator>(tokens, registry, *ctx.clk);
     cctx.clk = ctx.clk;
     cctx.auth = auth.get();
     cctx.directory = directory;
-    cctx.presence = presence;
+    cctx.presence = &presence;
+    cctx.test_hooks = test_hooks;
     cctx.audit = audit;
     cctx.stats = &stats;
   }
@@ -73,8 +76,8 @@ struct connection_world : session_world {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     }
     spawned.clear();
-    caf::anon_send_exit(presence, caf::exit_reason::user_shutdown);
-    presence = nullptr;
+    caf::anon_send_exit(presence.get(), caf::exit_reason::user_shutdown);
+    presence.set(nullptr);
     cctx.presence = nullptr;
     cctx.directory = nullptr;
     cctx.audit = nullptr;
@@ -143,7 +146,7 @@ struct connection_world : session_world {
   void presence_round_trip() {
     bool answered = false;
     caf::scoped_actor self{*sys};
-    self->request(presence, std::chrono::seconds{10}, solod::online_atom::value)
+    self->request(presence.get(), std::chrono::seconds{10}, solod::online_atom::value)
       .receive([&](const std::vector<std::string>&) { answered = true; }, [&](caf::error&) {});
     REQUIRE(answered);
   }

@@ -69,6 +69,8 @@ struct session_world {
   std::chrono::milliseconds retire_after{std::chrono::seconds{60}};
   /// Where the audit actor writes; the sessions database unless a test splits them.
   std::optional<solod::database_url> audit_url;
+  /// Honour the fail_atom test hooks (failure injection).
+  bool test_hooks = false;
 
   std::unique_ptr<solod::db_pool> pool;
   solod::user_context ctx;
@@ -107,6 +109,7 @@ struct session_world {
     ctx.audit = audit;
     ctx.stats = &stats;
     ctx.retire_after = retire_after;
+    ctx.test_hooks = test_hooks;
     directory = solod::spawn_session_directory(*sys, &ctx);
   }
 
