@@ -76,7 +76,8 @@ void start_next_login(user_self* self);
 void schedule_retire(user_self* self);
 
 /// Queues database work, counted in `db_jobs` until it (or `failed`) has run.
-bool submit(user_self* self, db_pool::work_fn work, db_pool::error_fn failed) {
+bool submit(user_self* self, db_pool::work_fn work, db_pool::error_fn failed,
+            db_pool::wait w = db_pool::wait::bounded) {
   auto jobs = self->state.db_jobs;
   (*jobs)++;
   bool queued = self->state.ctx->db->try_submit(
@@ -87,7 +88,8 @@ bool submit(user_self* self, db_pool::work_fn work, db_pool::error_fn failed) {
     [jobs, failed = std::move(failed)](const std::string& what) {
       failed(what);
       (*jobs)--;
-    });
+    },
+    w);
   if (!queued) {
     (*jobs)--;
   }

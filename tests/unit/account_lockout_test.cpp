@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 using namespace solod;
+using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
@@ -83,4 +84,17 @@ TEST_CASE("account_lockout: bad settings are refused", "[lockout]") {
   CHECK_THROWS_AS(account_lockout(clk, 0, minutes{15}, minutes{15}), std::invalid_argument);
   CHECK_THROWS_AS(account_lockout(clk, 5, minutes{0}, minutes{15}), std::invalid_argument);
   CHECK_THROWS_AS(account_lockout(clk, 5, minutes{15}, minutes{0}), std::invalid_argument);
+}
+
+TEST_CASE("account_lockout: windows and durations too long for the clock saturate", "[lockout]") {
+  // Past the config's bounds on purpose: the arithmetic itself must not wrap
+  // (a wrapped lock would end in the past, a wrapped window forget at once).
+  manual_clock clk;
+  account_lockout lockout{clk, 2, milliseconds::max(), milliseconds::max()};
+  CHECK_FALSE(lockout.record_failure(7));
+  clk.advance(hours{24} * 365 * 100);
+  CHECK(lockout.record_failure(7)); // the first failure is still in the window
+  CHECK(lockout.is_locked(7));
+  clk.advance(hours{24} * 365 * 100);
+  CHECK(lockout.is_locked(7)); // locked "forever", not unlocked by an overflow
 }
