@@ -1,9 +1,9 @@
 #include "auth/login_service.hpp"
 
 #include "actors/messages.hpp"
+#include "auth/account_lockout.hpp"
 #include "auth/credentials.hpp"
 #include "auth/hashing_pool.hpp"
-#include "auth/account_lockout.hpp"
 #include "auth/ip_rate_limiter.hpp"
 #include "auth/password_hasher.hpp"
 #include "config/config.hpp"

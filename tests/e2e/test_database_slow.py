@@ -100,10 +100,10 @@ class AbandonedLoginTest(SolodTestCase):
                 b"User-Agent: hangs-up/1\r\nContent-Length: %d\r\n\r\n" % len(body))
         # Keep the hashing threads busy with logins that are waited for, then
         # send logins whose clients hang up at once: those queue behind.
-        busy = ThreadPoolExecutor(max_workers=8)
+        busy = ThreadPoolExecutor(max_workers=16)
         try:
-            waited = [busy.submit(s.login, name, "wrong password!", timeout=60) for _ in range(8)]
-            time.sleep(0.2)
+            waited = [busy.submit(s.login, name, "wrong password!", timeout=60) for _ in range(16)]
+            time.sleep(0.05)
             for _ in range(20):
                 sock = socket.create_connection((s.host, s.port), timeout=5)
                 sock.sendall(head + body)

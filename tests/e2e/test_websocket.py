@@ -890,20 +890,23 @@ class MaxConnectionsTest(WsTestCase):
         closed at accept (tests/e2e/test_connection_limits.py covers the kinds)."""
         _, a = self.user()
         _, b = self.user()
-        c1 = self.open(a["token"])
-        c2 = self.open(b["token"])
+
+        def opened(token):
+            # A socket that just closed holds its place until the server has
+            # seen the close: retry rather than race it.
+            try:
+                return self.open(token)
+            except (WsClosed, OSError):
+                return None
+        c1 = wait_until(lambda: opened(a["token"]), timeout=10)
+        c2 = wait_until(lambda: opened(b["token"]), timeout=10)
+        self.assertTrue(c1 and c2, "WebSockets within the limit were refused")
         with self.assertRaises((WsClosed, OSError)):
             self.open(a["token"])
         for conn in (c1, c2):
             self.assert_open(conn, "connections within the limit:")
         c1.close()
-
-        def reopened():
-            try:
-                return self.open(a["token"])
-            except (WsClosed, OSError):
-                return None
-        c3 = wait_until(reopened, timeout=10)
+        c3 = wait_until(lambda: opened(a["token"]), timeout=10)
         self.assertTrue(c3, "no WebSocket accepted after one of two closed")
         self.assert_open(c3)
 
