@@ -89,6 +89,9 @@ public:
     w_.cfg.auth.policy = seed % 2 == 0 ? solod::session_policy::kick_old
                                        : solod::session_policy::deny_new;
     w_.start();
+    // A race's connection whose session ended before it authenticated waits
+    // for an auth message; it need not wait the production 5 s for it.
+    w_.cctx.auth_timeout = 20ms;
     std::uniform_int_distribution<int> n_users(3, 5);
     int n = n_users(rng_);
     for (int i = 0; i < n; ++i) {
@@ -101,8 +104,21 @@ public:
 
   void run() {
     for (step_ = 0; step_ < steps_; ++step_) {
+      auto t0 = std::chrono::steady_clock::now();
       one_step();
+      auto t1 = std::chrono::steady_clock::now();
       check_invariants();
+      auto t2 = std::chrono::steady_clock::now();
+      auto kind = op_;
+      for (auto& u : users_) {
+        if (kind.size() > u.name.size() && kind.ends_with(" " + u.name)) {
+          kind.resize(kind.size() - u.name.size() - 1);
+        }
+      }
+      auto& k = kinds_[kind];
+      k.count++;
+      k.step_seconds += std::chrono::duration<double>(t1 - t0).count();
+      k.check_seconds += std::chrono::duration<double>(t2 - t1).count();
     }
     // The end: the audit database works again and every acknowledged event is there.
     set_audit_failing(false);
@@ -114,6 +130,18 @@ private:
 
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   user& any_user() { return users_[static_cast<std::size_t>(pick(static_cast<int>(users_.size())))]; }
+
+  /// A user with a live session when there is one (connects and ends need one), else any.
+  user& user_with_session() {
+    auto live = live_in_db();
+    std::vector<user*> with;
+    for (auto& u : users_) {
+      if (live.count(u.id) != 0) {
+        with.push_back(&u);
+      }
+    }
+    return with.empty() ? any_user() : *with[static_cast<std::size_t>(pick(static_cast<int>(with.size())))];
+  }
 
   std::string where() const {
     return "seed " + std::to_string(seed_) + " step " + std::to_string(step_) + " (" + op_ + ")";
@@ -174,13 +202,13 @@ private:
     if (r < 24) {
       login(any_user());
     } else if (r < 31) {
-      end(any_user(), end_reason::logout);
+      end(user_with_session(), end_reason::logout);
     } else if (r < 37) {
-      end(any_user(), end_reason::admin);
+      end(user_with_session(), end_reason::admin);
     } else if (r < 41) {
       expire();
     } else if (r < 60) {
-      connect(any_user());
+      connect(user_with_session());
     } else if (r < 63) {
       connect_stale(any_user());
     } else if (r < 73) {
@@ -201,7 +229,7 @@ private:
     } else if (r < 94) {
       fail_presence();
     } else {
-      login(any_user());
+      race(any_user());
     }
   }
 
@@ -402,6 +430,80 @@ private:
     }
   }
 
+  /// Several things at once for one user, answered in whatever order the
+  /// actors take them: two logins, an end of the live session, a connection
+  /// with its token, sometimes an injected failure. Only the invariants are
+  /// predicted, plus: every request is answered.
+  void race(user& u) {
+    op_ = "race " + u.name;
+    INFO(where());
+    auto live = live_of(u);
+    std::vector<std::future<login_outcome>> logins;
+    std::optional<std::future<bool>> ended;
+    std::optional<ws_client> conn;
+    bool fail = pick(4) == 0;
+    auto before_failures = failures(metrics::actor_kind::user);
+    if (live && connections_of(live->id) < 2) {
+      conn = w_.connect(w_.token_for(*live));
+    }
+    logins.push_back(w_.login_async(u.id, u.name, "198.51.100.201", "race-a"));
+    if (live) {
+      ended = w_.end_async(u.id, live->id, pick(2) == 0 ? end_reason::logout : end_reason::admin);
+    }
+    if (fail) {
+      caf::anon_send(w_.directory, solod::fail_atom::value, u.id, fail_point::now);
+    }
+    logins.push_back(w_.login_async(u.id, u.name, "198.51.100.202", "race-b"));
+
+    for (auto& f : logins) {
+      auto out = test_support::wait_reply(f);
+      REQUIRE(out); // answered, whatever the answer
+      if (out->result == login_outcome::status::ok) {
+        REQUIRE_FALSE(audit_failing_);
+        pending_.push_back({"login_success", out->session.id});
+      } else if (out->result == login_outcome::status::session_active) {
+        session_active_acks_[u.name]++;
+      }
+    }
+    if (ended) {
+      auto answer = test_support::wait_reply(*ended);
+      REQUIRE(answer);
+      if (*answer) {
+        pending_.push_back({"logout", live->id});
+        // Which kind of end row depends on the reason; both count as its audit.
+        pending_.back().event_type = "%";
+      }
+    }
+    if (fail) {
+      REQUIRE(eventually([&] { return failures(metrics::actor_kind::user) == before_failures + 1; }));
+    }
+    if (live) {
+      u.ended.push_back(*live); // over now, or soon: every branch ends it
+    }
+    if (conn) {
+      // Welcomed (then it is an open connection like any other), or refused.
+      REQUIRE(conn->sink->wait_until([](const std::vector<std::string>& texts,
+                                        const std::optional<test_support::close_record>& c) {
+        if (c) {
+          return true;
+        }
+        for (auto& t : texts) {
+          if (recording_sink::is_type(json::parse(t, nullptr, false), "welcome")) {
+            return true;
+          }
+        }
+        return false;
+      }));
+      if (conn->sink->count_of("welcome") == 1) {
+        open_.push_back({*conn, u.id, live->id});
+      } else {
+        auto code = conn->sink->closed()->code;
+        REQUIRE((code == 4401 || code == 4429));
+        w_.await_gone(*conn);
+      }
+    }
+  }
+
   void fail_connection() {
     op_ = "fail connection";
     INFO(where());
@@ -499,6 +601,14 @@ private:
       REQUIRE(w_.flush_audit() == 0);
       for (auto& ev : pending_) {
         INFO("event " << ev.event_type << " of session " << ev.session_id);
+        if (ev.event_type == "%") {
+          // Ended by a race: logout or admin, and maybe a failure after it; one end row.
+          REQUIRE(count_of(*audit_db_.sql,
+                           "SELECT COUNT(*) FROM login_logs WHERE session_id = :s AND "
+                           "event_type IN ('logout', 'session_terminated')",
+                           {ev.session_id}) == 1);
+          continue;
+        }
         REQUIRE(count_of(*audit_db_.sql,
                          "SELECT COUNT(*) FROM login_logs WHERE event_type = :e AND session_id = :s",
                          {ev.event_type, ev.session_id}) == 1);
@@ -513,6 +623,17 @@ private:
     }
   }
 
+public:
+  /// Steps of each kind, and the time they and the checks after them took.
+  struct kind_stats {
+    int count = 0;
+    double step_seconds = 0;
+    double check_seconds = 0;
+  };
+  const std::map<std::string, kind_stats>& kinds() const { return kinds_; }
+
+private:
+  std::map<std::string, kind_stats> kinds_;
   std::uint64_t seed_;
   int steps_;
   int step_ = 0;
@@ -548,7 +669,15 @@ void run_seed(std::uint64_t seed, int steps) {
   property_world world(seed, steps);
   world.run();
   auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::cout << "property seed " << seed << ": " << steps << " steps in " << took << " s\n";
+  std::cout << "property seed " << seed << ": " << steps << " steps in " << took << " s:";
+  for (auto& [kind, k] : world.kinds()) {
+    std::cout << " " << kind << " " << k.count;
+    if (std::getenv("SOLOD_PROPERTY_TIMES")) {
+      std::cout << " (" << k.step_seconds << "+" << k.check_seconds << " s)";
+    }
+    std::cout << ",";
+  }
+  std::cout << "\n";
 }
 
 } // namespace
