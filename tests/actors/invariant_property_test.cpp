@@ -82,9 +82,11 @@ public:
     w_.actor_clock = &clock_;
     w_.audit_url = audit_db_.url;
     w_.test_hooks = true;
-    // Short real timers: an expiry timer re-checks the manual clock every
-    // 20 ms, an idle user actor retires after 5 ms (so retirement races the steps).
-    w_.cfg.auth.token_ttl = 20ms;
+    // Short real timers: the expiry and idle timers re-check the manual clock
+    // every 40 and 20 ms, an idle user actor retires after 5 ms (so retirement
+    // races the steps). Sessions only age when an expire step moves the clock.
+    w_.cfg.auth.token_ttl = 40ms;
+    w_.cfg.auth.idle_timeout = 20ms;
     w_.retire_after = 5ms;
     w_.cfg.auth.policy = seed % 2 == 0 ? solod::session_policy::kick_old
                                        : solod::session_policy::deny_new;
@@ -253,6 +255,11 @@ private:
     if (out.result == login_outcome::status::ok) {
       REQUIRE(w_.registry.is_live(u.id, out.session.id));
       pending_.push_back({"login_success", out.session.id});
+      if (before) {
+        // Acknowledged with the login: the session it pushed out.
+        REQUIRE(w_.end_reason_of(before->id) == "superseded");
+        pending_.push_back({"session_superseded", before->id});
+      }
     }
     if (out.result == login_outcome::status::session_active) {
       session_active_acks_[u.name]++;
@@ -290,12 +297,20 @@ private:
   void expire() {
     op_ = "expire";
     INFO(where());
-    // token_ttl is 20 ms of the manual clock: some sessions are due, some not.
+    // token_ttl is 40 ms of the manual clock, idle_timeout 20 ms: some sessions
+    // are due, by either, some not.
     clock_.advance(std::chrono::milliseconds{pick(30) + 1});
     auto now = clock_.now();
+    std::set<std::string> idle;
+    w_.registry.for_each([&](const solod::live_session& s) {
+      auto quiet = solod::to_unix_ms(now) - s.last_seen_ms->load();
+      if (s.connections->load() == 0 && quiet >= w_.cfg.auth.idle_timeout.count()) {
+        idle.insert(s.id);
+      }
+    });
     std::set<std::string> due;
     for (auto& [uid, s] : live_in_db()) {
-      if (s.expires_at <= now) {
+      if (s.expires_at <= now || idle.count(s.id) != 0) {
         due.insert(s.id);
         for (auto& u : users_) {
           if (u.id == uid) {
