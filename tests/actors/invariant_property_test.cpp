@@ -461,6 +461,16 @@ private:
     if (live && connections_of(live->id) < 2) {
       conn = w_.connect(w_.token_for(*live));
     }
+    // One of the session's open connections closes from the client side meanwhile.
+    std::optional<open_connection> closing;
+    for (auto it = open_.begin(); live && it != open_.end(); ++it) {
+      if (it->session_id == live->id && pick(2) == 0) {
+        closing = *it;
+        open_.erase(it);
+        closing->client.disconnect();
+        break;
+      }
+    }
     logins.push_back(w_.login_async(u.id, u.name, "198.51.100.201", "race-a"));
     if (live) {
       ended = w_.end_async(u.id, live->id, pick(2) == 0 ? end_reason::logout : end_reason::admin);
@@ -494,6 +504,12 @@ private:
     }
     if (live) {
       u.ended.push_back(*live); // over now, or soon: every branch ends it
+    }
+    if (closing) {
+      // Closed by its client, maybe kicked first: never kicked twice, closed at most once by us.
+      w_.await_gone(closing->client);
+      REQUIRE(closing->client.sink->count_of("kicked") <= 1);
+      REQUIRE(closing->client.sink->close_calls() <= 1);
     }
     if (conn) {
       // Welcomed (then it is an open connection like any other), or refused.
