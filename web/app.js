@@ -40,6 +40,11 @@
       reason: 'This session already has the most live connections the server allows.',
       advice: 'Close another solod tab or window, then reload this page.',
     },
+    server_error: {
+      title: 'Disconnected by a server error',
+      reason: 'Part of the server failed; to be safe it closed this connection, and may have ended this session.',
+      advice: 'Reload the page; sign in again if asked.',
+    },
     ended: {
       title: 'This session has ended',
       reason: 'The server no longer knows this session; it was ended while this page was offline.',
@@ -139,7 +144,7 @@
     } else {
       $('kicked-by').hidden = true;
     }
-    if (reason === 'too_many_connections') {
+    if (reason === 'too_many_connections' || reason === 'server_error') {
       $('kicked-login').textContent = 'Reload';
       $('kicked-login').href = '/app';
     }

@@ -296,8 +296,6 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
   st.ctx = ctx;
   st.info = std::move(info);
   st.sink = std::move(sink);
-  // A valid cookie or bearer token authenticates at once; an invalid one is
-  // ignored, as if absent: the client may still send an auth message.
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
     if (st.at == connection_state::phase::live && msg.source == st.user.address()) {
@@ -318,6 +316,8 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
     }
     return caf::make_error(caf::sec::runtime_error, std::move(why));
   });
+  // A valid cookie or bearer token authenticates at once; an invalid one is
+  // ignored, as if absent: the client may still send an auth message.
   auto who = token.empty() ? std::nullopt : ctx->auth->authenticate(token);
   if (who) {
     attach(self, std::move(*who));

@@ -77,8 +77,9 @@ struct connection_world : session_world {
     }
     spawned.clear();
     caf::anon_send_exit(presence.get(), caf::exit_reason::user_shutdown);
+    // The slot stays in cctx (a connection actor may still be finishing and
+    // read it); it hands out no actor from here on.
     presence.set(nullptr);
-    cctx.presence = nullptr;
     cctx.directory = nullptr;
     cctx.audit = nullptr;
     session_world::stop();
