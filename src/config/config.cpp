@@ -1,13 +1,6 @@
 #include "config/config.hpp"
 
-// toml++ 3.3 asserts, in builds without NDEBUG (the sanitized one), that a
-// table header's key starts with a key character, before it checks; "[=" or
-// "[\x19" abort there (found by fuzz.config). Its release code path reports the
-// parse error properly, so the sanitized build takes that path too.
-#ifndef TOML_ASSERT
-#define TOML_ASSERT(expr) static_cast<void>(0)
-#endif
-#include <toml++/toml.h>
+#include "config/toml.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>

@@ -3,7 +3,7 @@
 #include "config/config.hpp"
 
 #include <catch2/catch.hpp>
-#include <toml++/toml.h>
+#include "config/toml.hpp"
 
 #include <cstdlib>
 #include <filesystem>
