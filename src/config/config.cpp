@@ -132,6 +132,15 @@ key_def bool_key(std::string section, std::string name, field<Section, bool> f) 
 
 const std::string duration_expected = "a duration such as 30s, 15m, 24h";
 
+/// A bound as people write it: whole days in days ("366d", not "8784h").
+std::string format_limit(std::chrono::milliseconds d) {
+  constexpr std::int64_t day = 86'400'000;
+  if (d.count() >= day && d.count() % day == 0) {
+    return std::to_string(d.count() / day) + "d";
+  }
+  return format_duration(d);
+}
+
 template <typename Section>
 key_def duration_key(std::string section, std::string name, field<Section, std::chrono::milliseconds> f,
                      std::chrono::milliseconds min, std::chrono::milliseconds max) {
@@ -144,7 +153,7 @@ key_def duration_key(std::string section, std::string name, field<Section, std::
               invalid(key, text, duration_expected);
             }
             if (*d < min || *d > max) {
-              invalid(key, text, "a duration from " + format_duration(min) + " to " + format_duration(max));
+              invalid(key, text, "a duration from " + format_limit(min) + " to " + format_limit(max));
             }
             f(c) = *d;
           },

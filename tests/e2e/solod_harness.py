@@ -347,8 +347,12 @@ class Solod:
 
     # -- process ------------------------------------------------------------------
 
-    def start(self) -> "Solod":
-        """Spawns the server and waits for `listening on HOST:PORT`; raises SolodError with its output otherwise."""
+    def start(self, with_config: bool = True) -> "Solod":
+        """Spawns the server and waits for `listening on HOST:PORT`; raises SolodError with its output otherwise.
+
+        `with_config=False` starts `solod` with no arguments at all (it then
+        reads `config/solod.toml` in its directory if present, else its defaults).
+        """
         if not binary_available():
             raise SolodError(f"solod binary not found or not executable: {SOLOD_BIN}")
         if self.running():
@@ -358,8 +362,9 @@ class Solod:
         kwargs = {}
         if threading.current_thread() is threading.main_thread():
             kwargs["preexec_fn"] = _die_with_parent  # PDEATHSIG follows the spawning thread
+        argv = [SOLOD_BIN, "--config", self.config_path] if with_config else [SOLOD_BIN]
         self.proc = subprocess.Popen(
-            [SOLOD_BIN, "--config", self.config_path], cwd=self.dir,
+            argv, cwd=self.dir,
             env=_child_env(self.env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
         self._reader = threading.Thread(target=self._read_output, args=(self.proc,),
@@ -685,11 +690,13 @@ class Solod:
     # -- command line -------------------------------------------------------------------
 
     def cli(self, *args: str, stdin: str | bytes | None = None, config: bool = True,
-            env: dict | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess:
+            env: dict | None = None, timeout: float = 60.0,
+            user: int | None = None) -> subprocess.CompletedProcess:
         """Runs `solod ARGS --config <dir>/solod.toml` (cwd = the server's directory).
 
-        `config=False` leaves `--config` out.  On timeout the process is killed
-        and the result has `returncode` None.  stdout/stderr are text.
+        `config=False` leaves `--config` out; `user` runs it as that uid.  On
+        timeout the process is killed and the result has `returncode` None.
+        stdout/stderr are text.
         """
         argv = [SOLOD_BIN, *args]
         if config:
@@ -698,7 +705,7 @@ class Solod:
         try:
             cp = subprocess.run(argv, cwd=self.dir, env=_child_env({**self.env, **(env or {})}),
                                 input=data if data is not None else b"",
-                                capture_output=True, timeout=timeout)
+                                capture_output=True, timeout=timeout, user=user)
             return subprocess.CompletedProcess(
                 argv, cp.returncode, cp.stdout.decode("utf-8", "replace"),
                 cp.stderr.decode("utf-8", "replace"))

@@ -11,6 +11,8 @@ import unittest  # noqa: E402
 
 from solod_harness import SolodTestCase, jwt_signature_ok  # noqa: E402
 
+NOBODY = 65534  # the uid that owns nothing here
+
 PASSWORD = "config-password"
 NO_LIMITS = {"login_per_ip_per_minute": 100000, "lockout_threshold": 1000}
 
@@ -68,13 +70,19 @@ class StartupErrorsTest(SolodTestCase):
         self.assertEqual(cp.returncode, 2, cp.stdout + cp.stderr)
         self.assertIn("cfgdir", cp.stdout + cp.stderr)
 
-    @unittest.skipIf(os.geteuid() == 0, "root reads mode-000 files")
     def test_unreadable_file(self):
         s = self.server(start=False)
         os.chmod(s.config_path, 0)
-        cp = s.cli(timeout=15)
+        user = None
+        if os.geteuid() == 0:
+            # Root reads mode-000 files: this one run drops to nobody, who may
+            # enter the directory but not read the file.
+            os.chmod(s.dir, 0o711)
+            user = NOBODY
+        cp = s.cli(timeout=15, user=user)
         self.assertEqual(cp.returncode, 2, cp.stdout + cp.stderr)
         self.assertIn("solod.toml", cp.stdout + cp.stderr)
+        self.assertIn("Permission denied", cp.stdout + cp.stderr)
 
     def test_syntax_error_names_file(self):
         self.expect_exit_2("solod.toml", config_text="[server\nlisten = \n")

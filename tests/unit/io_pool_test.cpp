@@ -6,10 +6,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace solod;
 
@@ -38,9 +44,26 @@ TEST_CASE("io_pool: next() deals contexts round-robin, each run by its own threa
 TEST_CASE("io_pool: stop() ends the threads even with work outstanding; a second stop is harmless") {
   io_pool pool{2};
   pool.start();
+  // The Linux thread ids of the pool's threads, so the test can see them gone.
+  std::vector<long> tids;
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    std::promise<long> tid;
+    boost::asio::post(pool.next(), [&tid] { tid.set_value(::syscall(SYS_gettid)); });
+    tids.push_back(tid.get_future().get());
+  }
+  for (long tid : tids) {
+    REQUIRE(std::filesystem::exists("/proc/self/task/" + std::to_string(tid)));
+  }
+  bool fired = false;
   boost::asio::steady_timer never(pool.first(), std::chrono::hours(1));
-  never.async_wait([](boost::system::error_code) {});
+  never.async_wait([&fired](boost::system::error_code) { fired = true; });
+
   pool.stop();
-  pool.stop();
-  SUCCEED("stop returned with a timer an hour away");
+  for (long tid : tids) {
+    CHECK_FALSE(std::filesystem::exists("/proc/self/task/" + std::to_string(tid))); // joined
+  }
+  CHECK(pool.first().stopped());
+  CHECK_FALSE(fired); // the hour-long wait was abandoned, not waited for
+  pool.stop();        // again: nothing left to join, returns at once
+  CHECK(pool.first().stopped());
 }
