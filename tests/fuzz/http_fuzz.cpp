@@ -92,6 +92,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (msg->target().substr(0, 3) == "/ws") {
     return 0; // WebSocket upgrades are the ws_dispatch target's
   }
-  check_response(world.route(to_request(*msg, proxies)));
+  auto req = to_request(*msg, proxies);
+  const std::string shown = req.method + " " + req.target;
+  auto out = world.route(std::move(req));
+  if (std::getenv("SOLOD_FUZZ_VERBOSE") != nullptr) { // replaying seeds: what did they reach?
+    std::fprintf(stderr, "%s -> %u %.160s\n", shown.c_str(), out.head.status,
+                 out.head.stream ? out.streamed.c_str() : out.head.body.c_str());
+  }
+  check_response(out);
   return 0;
 }
