@@ -2,7 +2,7 @@
 # Runs one external test (e2e, browser, bench) of a sanitized build and fails it
 # when any process it started — the server above all — wrote a sanitizer report.
 # Usage: sanitized-test.sh LOG_DIR COMMAND [ARGS...]
-# Reports go to LOG_DIR/<tool>.<pid> (ASan/UBSan log_path) rather than stderr,
+# Reports go to LOG_DIR/report.<pid> (ASan/UBSan log_path) rather than stderr,
 # so tests that read the server's stderr are not disturbed, and a report from a
 # server the test killed or whose exit code nobody checks still counts.
 set -uo pipefail
@@ -10,8 +10,8 @@ log_dir=$1
 shift
 rm -rf "$log_dir"
 mkdir -p "$log_dir"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$log_dir/asan:detect_leaks=1"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$log_dir/ubsan:print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$log_dir/report:detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$log_dir/report:print_stacktrace=1:halt_on_error=1"
 "$@"
 rc=$?
 shopt -s nullglob

@@ -57,7 +57,8 @@ int run_hold(const arguments& args) {
   auto run = run_workers(procs, s.timeout, hook, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
     auto users = s.users;
-    auto [begin, end] = link.share(n);
+    std::size_t begin = 0, end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(begin, end) = link.share(n);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     quiet_listener quiet;

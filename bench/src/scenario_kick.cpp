@@ -95,8 +95,10 @@ int run_kick(const arguments& args) {
   auto run = run_workers(procs, s.timeout, nullptr, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
     auto users = s.users;
-    auto [begin, end] = link.share(n);
-    auto [kick_begin, kick_end] = link.share(kicks);
+    std::size_t begin = 0, end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(begin, end) = link.share(n);
+    std::size_t kick_begin = 0, kick_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(kick_begin, kick_end) = link.share(kicks);
     const auto my_kicks = std::min(kick_end - kick_begin, end - begin);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);

@@ -47,10 +47,13 @@ int run_logins(const arguments& args) {
 
   auto run = run_workers(procs, s.timeout, nullptr, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
-    auto [begin, end] = link.share(n_users);
+    std::size_t begin = 0, end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(begin, end) = link.share(n_users);
     std::vector<bench_user> mine(s.users.begin() + static_cast<long>(begin), s.users.begin() + static_cast<long>(end));
-    auto [c_begin, c_end] = link.share(concurrency);
-    auto [m_begin, m_end] = link.share(max_logins);
+    std::size_t c_begin = 0, c_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(c_begin, c_end) = link.share(concurrency);
+    std::size_t m_begin = 0, m_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(m_begin, m_end) = link.share(max_logins);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     login_pool pool(ioc, s.server, std::max<std::size_t>(1, c_end - c_begin));

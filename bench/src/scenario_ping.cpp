@@ -122,7 +122,8 @@ int run_ping(const arguments& args) {
   auto run = run_workers(procs, s.timeout, nullptr, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
     auto users = s.users;
-    auto [begin, end] = link.share(n);
+    std::size_t begin = 0, end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(begin, end) = link.share(n);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     ping_loop pings(*s.server.proto, end - begin, depth);

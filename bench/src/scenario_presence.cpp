@@ -192,9 +192,12 @@ int run_presence(const arguments& args) {
   auto run = run_workers(procs, s.timeout, hook, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
     auto users = s.users;
-    auto [sub_begin, sub_end] = link.share(subs);
-    auto [a_begin, a_end] = link.share(n);
-    auto [b_begin, b_end] = link.share(2 * n);
+    std::size_t sub_begin = 0, sub_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(sub_begin, sub_end) = link.share(subs);
+    std::size_t a_begin = 0, a_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(a_begin, a_end) = link.share(n);
+    std::size_t b_begin = 0, b_end = 0; // no structured binding: clang 14 cannot capture one
+    std::tie(b_begin, b_end) = link.share(2 * n);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
 

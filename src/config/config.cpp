@@ -1,13 +1,6 @@
 #include "config/config.hpp"
 
-// toml++ 3.3 asserts, in builds without NDEBUG (the sanitized one), that a
-// table header's key starts with a key character, before it checks; "[=" or
-// "[\x19" abort there (found by fuzz.config). Its release code path reports the
-// parse error properly, so the sanitized build takes that path too.
-#ifndef TOML_ASSERT
-#define TOML_ASSERT(expr) static_cast<void>(0)
-#endif
-#include <toml++/toml.h>
+#include "config/toml.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -639,14 +632,21 @@ void apply_table(config& cfg, const toml::table& root) {
 /// __builtin_unreachable() for U+00A1..U+049A there (found by fuzz.config).
 void check_ascii_outside_strings(const std::string& text, const std::string& where) {
   std::size_t line = 1;
+  char last = '\n'; // the last character outside strings that is not a space or tab
   for (std::size_t i = 0; i < text.size();) {
     const char c = text[i];
+    // A quote opens a string only where TOML allows one (a key, a value, an
+    // array item); elsewhere toml++ reads it as part of a bad bare value and
+    // tests every character after it for whitespace.
+    const bool opens_string =
+      (c == '"' || c == '\'') && std::string_view("\n=[,{.").find(last) != std::string_view::npos;
     if (c == '\n') {
       ++line;
       ++i;
+      last = '\n';
     } else if (c == '#') {
       i = std::min(text.find('\n', i), text.size());
-    } else if (c == '"' || c == '\'') {
+    } else if (opens_string) {
       const std::string delim(text.compare(i, 3, std::string(3, c)) == 0 ? 3 : 1, c);
       for (i += delim.size(); i < text.size();) {
         if (text[i] == '\n') {
@@ -664,10 +664,14 @@ void check_ascii_outside_strings(const std::string& text, const std::string& whe
           ++i;
         }
       }
+      last = c;
     } else if (static_cast<unsigned char>(c) >= 0x80) {
       throw config_error(where + "parse error at line " + std::to_string(line) +
                          ": a character that is not ASCII outside a string or comment");
     } else {
+      if (c != ' ' && c != '\t') {
+        last = c;
+      }
       ++i;
     }
   }

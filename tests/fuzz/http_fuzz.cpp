@@ -36,21 +36,24 @@ std::optional<http::request<http::string_body>> parse(const std::string& bytes,
   return parser.release();
 }
 
+std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
 solod::http_request to_request(const http::request<http::string_body>& msg,
                                const solod::proxy_trust& proxies) {
   solod::http_request req;
   req.method = std::string(msg.method_string());
-  req.target = fuzz::valid_utf8(msg.target());
+  req.target = fuzz::valid_utf8(view(msg.target()));
   auto q = req.target.find('?');
   req.path = req.target.substr(0, q);
   req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
   std::string forwarded;
   for (const auto& field : msg) {
-    auto value = fuzz::valid_utf8(field.value());
-    if (field.name() == http::field::x_forwarded_for || field.name_string() == "X-Forwarded-For") {
+    auto value = fuzz::valid_utf8(view(field.value()));
+    // Every X-Forwarded-For line counts (issue #9, point 6), joined as one list.
+    if (boost::beast::iequals(field.name_string(), "X-Forwarded-For")) {
       forwarded += forwarded.empty() ? value : "," + value;
     }
-    req.headers.emplace_back(fuzz::valid_utf8(field.name_string()), std::move(value));
+    req.headers.emplace_back(fuzz::valid_utf8(view(field.name_string())), std::move(value));
   }
   req.body = msg.body();
   req.client_ip = proxies.client_ip("127.0.0.1", forwarded);
@@ -89,6 +92,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (msg->target().substr(0, 3) == "/ws") {
     return 0; // WebSocket upgrades are the ws_dispatch target's
   }
-  check_response(world.route(to_request(*msg, proxies)));
+  auto req = to_request(*msg, proxies);
+  const std::string shown = req.method + " " + req.target;
+  auto out = world.route(std::move(req));
+  if (std::getenv("SOLOD_FUZZ_VERBOSE") != nullptr) { // replaying seeds: what did they reach?
+    std::fprintf(stderr, "%s -> %u %.160s\n", shown.c_str(), out.head.status,
+                 out.head.stream ? out.streamed.c_str() : out.head.body.c_str());
+  }
+  check_response(out);
   return 0;
 }

@@ -3,7 +3,7 @@
 #include "config/config.hpp"
 
 #include <catch2/catch.hpp>
-#include <toml++/toml.h>
+#include "config/toml.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -679,10 +679,14 @@ TEST_CASE("bytes toml++ mishandles are refused with a config_error (found by fuz
   // toml++ reaches __builtin_unreachable() on U+00A1..U+049A where whitespace may stand.
   CHECK_THAT(error_of("[server]\nmax_connections = 5\xc4\xab\n"), Contains("line 2"));
   CHECK_THAT(error_of("[server]\nmax_connections = 5 \xc2\xa1\n"), Contains("not ASCII"));
+  // A quote inside a bad bare value opens no string for toml++ either.
+  CHECK_THAT(error_of("[server]\nmax_connections = 5\"\xc4\xab\n"), Contains("not ASCII"));
   // Inside strings and comments every character is fine.
   CHECK(load_text("# caf\xc3\xa9\n[server]\nstatic_dir = \"caf\xc3\xa9 \xc4\xab\" # \xc2\xa1\n")
           .server.static_dir == "caf\xc3\xa9 \xc4\xab");
   CHECK(load_text("[server]\nstatic_dir = '''a\n\xc4\xab'''\n").server.static_dir == "a\n\xc4\xab");
+  CHECK(load_text("[server]\nallowed_origins = [\n  \"https://caf\xc3\xa9.example\",\n  'x\xc4\xab' ]\n")
+          .server.allowed_origins.size() == 2);
 }
 
 TEST_CASE("an environment override that is not UTF-8 is refused (found by fuzz.config)", "[config]") {
