@@ -516,6 +516,9 @@ std::string_view trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
+void check_non_ascii_placement(const std::string& text, const std::string& path,
+                               const std::string& where);
+
 /// An environment list: a TOML array literal such as ["a","b"], or "a,b".
 std::optional<raw_value> list_from_text(const std::string& text) {
   const std::string_view body = trim(text);
@@ -525,8 +528,12 @@ std::optional<raw_value> list_from_text(const std::string& text) {
   if (body.front() == '[') {
     toml::table parsed;
     try {
-      parsed = toml::parse("value = " + std::string{body});
+      const std::string document = "value = " + std::string{body};
+      check_non_ascii_placement(document, "environment", "");
+      parsed = toml::parse(document);
     } catch (const toml::parse_error&) {
+      return std::nullopt;
+    } catch (const config_error&) {
       return std::nullopt;
     }
     // Anything after the array (another "key = value" line) makes it not a list.
@@ -627,52 +634,50 @@ void apply_table(config& cfg, const toml::table& root) {
   }
 }
 
-/// Refuses a non-ASCII character outside strings and comments, where TOML
-/// allows none, before toml++ sees it: toml++ 3.3's whitespace test reaches
-/// __builtin_unreachable() for U+00A1..U+049A there (found by fuzz.config).
-void check_ascii_outside_strings(const std::string& text, const std::string& where) {
+/// Refuses what toml++ 3.3 cannot take safely (found by fuzz.config): its
+/// whitespace test reaches __builtin_unreachable() for U+00A1..U+0499, and it
+/// runs that test on every character of a bare value and after the line-ending
+/// backslash of a multi-line string. Non-ASCII text is safe only inside strings
+/// and comments. So the document is parsed first with every non-ASCII byte
+/// replaced by '~' (legal in strings and comments, nowhere else); when that
+/// copy does not parse, its error (same lines) is the answer, and the original
+/// never reaches toml++.
+void check_non_ascii_placement(const std::string& text, const std::string& path,
+                               const std::string& where) {
+  std::string ascii = text;
+  bool any = false;
+  for (auto& ch : ascii) {
+    if (static_cast<unsigned char>(ch) >= 0x80) {
+      ch = '~';
+      any = true;
+    }
+  }
+  if (!any) {
+    return;
+  }
+  try {
+    (void)toml::parse(ascii, path);
+  } catch (const toml::parse_error& e) {
+    throw config_error(where + "parse error at line " + std::to_string(e.source().begin.line) + ": " +
+                       std::string{e.description()} + " (a character that is not ASCII belongs in a string or comment)");
+  }
+  // After a line-ending backslash in a multi-line string, whitespace is skipped:
+  // the first character after it must be ASCII.
   std::size_t line = 1;
-  char last = '\n'; // the last character outside strings that is not a space or tab
-  for (std::size_t i = 0; i < text.size();) {
-    const char c = text[i];
-    // A quote opens a string only where TOML allows one (a key, a value, an
-    // array item); elsewhere toml++ reads it as part of a bad bare value and
-    // tests every character after it for whitespace.
-    const bool opens_string =
-      (c == '"' || c == '\'') && std::string_view("\n=[,{.").find(last) != std::string_view::npos;
-    if (c == '\n') {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
       ++line;
-      ++i;
-      last = '\n';
-    } else if (c == '#') {
-      i = std::min(text.find('\n', i), text.size());
-    } else if (opens_string) {
-      const std::string delim(text.compare(i, 3, std::string(3, c)) == 0 ? 3 : 1, c);
-      for (i += delim.size(); i < text.size();) {
-        if (text[i] == '\n') {
-          if (delim.size() == 1) {
-            break; // unterminated: toml++ says so
-          }
-          ++line;
-        }
-        if (c == '"' && text[i] == '\\') {
-          i += 2;
-        } else if (text.compare(i, delim.size(), delim) == 0) {
-          i += delim.size();
-          break;
-        } else {
-          ++i;
-        }
-      }
-      last = c;
-    } else if (static_cast<unsigned char>(c) >= 0x80) {
+      continue;
+    }
+    if (text[i] != '\\') {
+      continue;
+    }
+    auto j = text.find_first_not_of(" \t\r\n", i + 1);
+    const bool line_end = text.find('\n', i + 1) < j;
+    if (line_end && j != std::string::npos && static_cast<unsigned char>(text[j]) >= 0x80) {
       throw config_error(where + "parse error at line " + std::to_string(line) +
-                         ": a character that is not ASCII outside a string or comment");
-    } else {
-      if (c != ' ' && c != '\t') {
-        last = c;
-      }
-      ++i;
+                         ": a line-ending backslash followed by a character that is not ASCII "
+                         "(toml++ cannot skip to it safely; write it as \\uXXXX)");
     }
   }
 }
@@ -680,7 +685,7 @@ void check_ascii_outside_strings(const std::string& text, const std::string& whe
 void apply_file(config& cfg, const std::string& path) {
   const std::string content = read_file(path);
   const std::string where = "config file '" + path + "': ";
-  check_ascii_outside_strings(content, where);
+  check_non_ascii_placement(content, path, where);
   toml::table root;
   try {
     root = toml::parse(content, path);

@@ -681,6 +681,10 @@ TEST_CASE("bytes toml++ mishandles are refused with a config_error (found by fuz
   CHECK_THAT(error_of("[server]\nmax_connections = 5 \xc2\xa1\n"), Contains("not ASCII"));
   // A quote inside a bad bare value opens no string for toml++ either.
   CHECK_THAT(error_of("[server]\nmax_connections = 5\"\xc4\xab\n"), Contains("not ASCII"));
+  // toml++ scans a bare value through quotes and brackets.
+  CHECK_THAT(error_of("[server]\ntrusted_proxies = 00..1[\"0\xc3\xa9\"]\n"), Contains("line 2"));
+  // After a line-ending backslash toml++ skips whitespace with the same test.
+  CHECK_THAT(error_of("[server]\nstatic_dir = \"\"\"x\\\n  \xc3\xa9\"\"\"\n"), Contains("backslash"));
   // Inside strings and comments every character is fine.
   CHECK(load_text("# caf\xc3\xa9\n[server]\nstatic_dir = \"caf\xc3\xa9 \xc4\xab\" # \xc2\xa1\n")
           .server.static_dir == "caf\xc3\xa9 \xc4\xab");
