@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/toml.hpp"
+#include "util/utf8.hpp"
 
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -700,29 +701,6 @@ void apply_file(config& cfg, const std::string& path) {
   }
 }
 
-/// True when `text` is valid UTF-8 (what a TOML file must be, too).
-bool is_utf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                        : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (n == 0 || i + n > text.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
-        return false;
-      }
-    }
-    const auto c1 = static_cast<unsigned char>(text[i + (n > 1 ? 1 : 0)]);
-    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
-        (c == 0xF4 && c1 > 0x8F)) {
-      return false; // overlong, surrogate, beyond U+10FFFF
-    }
-    i += n;
-  }
-  return true;
-}
 
 void apply_environment(config& cfg, const environment& env) {
   for (const auto& entry : env) {
@@ -739,7 +717,7 @@ void apply_environment(config& cfg, const environment& env) {
     try {
       // Config strings reach logs, JSON and `config check` output: bytes a
       // TOML file could not hold are refused here too (found by fuzz.config).
-      if (!is_utf8(text)) {
+      if (!is_valid_utf8(text)) {
         throw config_error("not valid UTF-8");
       }
       const auto value = from_text(text, def->kind);

@@ -1,13 +1,13 @@
 #include "net/http_session.hpp"
 
 #include "net/api_router.hpp"
+#include "net/beast_request.hpp"
 #include "net/net_context.hpp"
 #include "net/origin_policy.hpp"
 #include "net/websocket_session.hpp"
 #include "net/ws_tracker.hpp"
 #include "util/metrics.hpp"
 #include "util/random.hpp"
-#include "util/utf8.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -33,29 +33,6 @@ namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
-
-std::string_view std_view(beast::string_view s) {
-  return {s.data(), s.size()};
-}
-
-/// The request as handlers see it. Bytes from the network are made safe here,
-/// where they enter: method, target and every header value become valid UTF-8
-/// without controls (invalid sequences as U+FFFD), the User-Agent is cut to
-/// 512 bytes at a character boundary (`safe_header_value`). The body is left
-/// alone: JSON bodies are parsed by a strict UTF-8 parser.
-http_request request_of(const http::request<http::string_body>& msg) {
-  http_request req;
-  req.method = sanitize_utf8(std_view(msg.method_string()));
-  req.target = sanitize_utf8(std_view(msg.target()));
-  auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-  for (const auto& field : msg) {
-    req.headers.emplace_back(sanitize_utf8(std_view(field.name_string())),
-                             safe_header_value(std_view(field.name_string()), std_view(field.value())));
-  }
-  return req;
-}
 
 /// The request/response loop shared by plain and TLS sessions (CRTP, as in
 /// Beast's advanced_server_flex example).

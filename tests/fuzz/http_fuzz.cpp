@@ -3,8 +3,9 @@
 ///
 /// `@ADMIN@` and `@USER@` in the input become live tokens, so the fuzzer reaches
 /// the authenticated and admin routes from the seeds. The request is built from
-/// the parsed message the way net/http_session.cpp builds it.
+/// the parsed message by the server's own net/beast_request.
 
+#include "net/beast_request.hpp"
 #include "net/proxy_trust.hpp"
 #include "support/fuzz_world.hpp"
 
@@ -36,27 +37,12 @@ std::optional<http::request<http::string_body>> parse(const std::string& bytes,
   return parser.release();
 }
 
-std::string_view view(boost::beast::string_view s) { return {s.data(), s.size()}; }
-
+/// The request as the session builds it (net/beast_request), from the trusted peer 127.0.0.1.
 solod::http_request to_request(const http::request<http::string_body>& msg,
                                const solod::proxy_trust& proxies) {
-  solod::http_request req;
-  req.method = std::string(msg.method_string());
-  req.target = fuzz::valid_utf8(view(msg.target()));
-  auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  req.query = q == std::string::npos ? "" : req.target.substr(q + 1);
-  std::string forwarded;
-  for (const auto& field : msg) {
-    auto value = fuzz::valid_utf8(view(field.value()));
-    // Every X-Forwarded-For line counts (issue #9, point 6), joined as one list.
-    if (boost::beast::iequals(field.name_string(), "X-Forwarded-For")) {
-      forwarded += forwarded.empty() ? value : "," + value;
-    }
-    req.headers.emplace_back(fuzz::valid_utf8(view(field.name_string())), std::move(value));
-  }
+  solod::http_request req = solod::request_of(msg);
   req.body = msg.body();
-  req.client_ip = proxies.client_ip("127.0.0.1", forwarded);
+  req.client_ip = proxies.client_ip("127.0.0.1", req.header_list("X-Forwarded-For"));
   return req;
 }
 

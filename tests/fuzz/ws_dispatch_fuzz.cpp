@@ -10,6 +10,7 @@
 #include "actors/messages.hpp"
 #include "net/ws_sink.hpp"
 #include "support/fuzz_world.hpp"
+#include "util/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -92,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto end = text.find('\n');
     auto frame = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    if (!fuzz::is_valid_utf8(frame)) {
+    if (!solod::is_valid_utf8(frame)) {
       continue;
     }
     caf::anon_send(actor, solod::frame_atom::value, std::string(frame));

@@ -71,66 +71,7 @@ private:
   bool finished_ = false;
 };
 
-/// Length of the valid UTF-8 sequence at the start of `s`, or 0.
-std::size_t utf8_sequence(std::string_view s) {
-  auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
-  unsigned char c = b(0);
-  if (c < 0x80) {
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    return cont(1) ? 2 : 0;
-  }
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) {
-      return 0;
-    }
-    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) {
-      return 0; // overlong, surrogate
-    }
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) {
-      return 0;
-    }
-    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) {
-      return 0; // overlong, beyond U+10FFFF
-    }
-    return 4;
-  }
-  return 0;
-}
-
 } // namespace
-
-std::string valid_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  while (!bytes.empty()) {
-    auto n = utf8_sequence(bytes);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";
-      n = 1;
-    } else {
-      out.append(bytes.substr(0, n));
-    }
-    bytes.remove_prefix(n);
-  }
-  return out;
-}
-
-bool is_valid_utf8(std::string_view bytes) {
-  while (!bytes.empty()) {
-    auto n = utf8_sequence(bytes);
-    if (n == 0) {
-      return false;
-    }
-    bytes.remove_prefix(n);
-  }
-  return true;
-}
 
 fuzz_world& fuzz_world::instance() {
   static fuzz_world* world = [] {

@@ -108,11 +108,4 @@ private:
   solod::connection_context cctx_;
 };
 
-/// Replaces every invalid UTF-8 sequence by U+FFFD, as the server does with
-/// every header, path and query value where they enter (issue #9, point 1).
-std::string valid_utf8(std::string_view bytes);
-
-/// True when `bytes` is valid UTF-8 (what Beast requires of a text frame).
-bool is_valid_utf8(std::string_view bytes);
-
 } // namespace fuzz
