@@ -104,6 +104,8 @@ fuzz_world::fuzz_world() {
   hashing_ = std::make_unique<solod::hashing_pool>(1, 64);
   pool_ = std::make_unique<solod::db_pool>(db_.url, 2, 1000);
   ip_limiter_ = std::make_unique<solod::ip_rate_limiter>(clk, cfg.limits.login_per_ip_per_minute);
+  register_limiter_ =
+      std::make_unique<solod::ip_rate_limiter>(clk, cfg.limits.register_per_ip_per_minute);
   lockout_ = std::make_unique<solod::account_lockout>(clk, cfg.limits.lockout_threshold,
                                                       cfg.limits.lockout_window,
                                                       cfg.limits.lockout_duration);
@@ -125,13 +127,14 @@ fuzz_world::fuzz_world() {
   uctx_.audit = audit_;
   uctx_.stats = &stats;
   directory_ = solod::spawn_session_directory(*sys, &uctx_);
-  presence_ = solod::spawn_presence_actor(*sys, &stats);
+  solod::supervise_presence(*sys, &stats, presence_, false);
 
   solod::login_service_deps ld;
   ld.cfg = &cfg;
   ld.clk = &clk;
   ld.ip_limiter = ip_limiter_.get();
   ld.lockout = lockout_.get();
+  ld.register_limiter = register_limiter_.get();
   ld.hasher = hasher_.get();
   ld.hashing = hashing_.get();
   ld.db = pool_.get();
@@ -161,7 +164,7 @@ fuzz_world::fuzz_world() {
   cctx_.clk = &clk;
   cctx_.auth = auth_.get();
   cctx_.directory = directory_;
-  cctx_.presence = presence_;
+  cctx_.presence = &presence_;
   cctx_.audit = audit_;
   cctx_.stats = &stats;
   cctx_.auth_timeout = std::chrono::milliseconds{2000};

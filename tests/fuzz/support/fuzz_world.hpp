@@ -3,13 +3,15 @@
 /// service, authenticator, routers) over a temporary SQLite database, wired like
 /// src/app/server.cpp but without sockets, built once per fuzzing process.
 
+#include "actors/actor_slot.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/session_registry.hpp"
 #include "actors/user_context.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/hashing_pool.hpp"
 #include "auth/jwt.hpp"
-#include "auth/login_limiter.hpp"
+#include "auth/account_lockout.hpp"
+#include "auth/ip_rate_limiter.hpp"
 #include "auth/login_service.hpp"
 #include "auth/password_hasher.hpp"
 #include "config/config.hpp"
@@ -99,7 +101,8 @@ private:
   caf::actor_system_config caf_cfg_;
   caf::actor audit_;
   caf::actor directory_;
-  caf::actor presence_;
+  solod::actor_slot presence_;
+  std::unique_ptr<solod::ip_rate_limiter> register_limiter_;
   solod::user_context uctx_;
   std::unique_ptr<solod::login_service> logins_;
   std::unique_ptr<solod::authenticator> auth_;
