@@ -328,7 +328,7 @@ int run_server(const config& cfg, const environment& env) {
     }
   };
   websockets.close_all(1001, "server shutting down");
-  wait_for_websockets(std::chrono::milliseconds{1000});
+  wait_for_websockets(std::chrono::milliseconds{2000});
   websockets.abort_all();
   wait_for_websockets(std::chrono::milliseconds{1000});
 

@@ -5,8 +5,15 @@
 namespace solod {
 
 void ws_tracker::add(const std::shared_ptr<ws_sink>& s) {
-  std::lock_guard<std::mutex> guard(mtx_);
-  sinks_.emplace(s.get(), s);
+  std::optional<std::pair<std::uint16_t, std::string>> closing;
+  {
+    std::lock_guard<std::mutex> guard(mtx_);
+    sinks_.emplace(s.get(), s);
+    closing = closing_;
+  }
+  if (closing) {
+    s->close(nullptr, closing->first, closing->second);
+  }
 }
 
 void ws_tracker::remove(const ws_sink* s) {
@@ -31,6 +38,10 @@ std::vector<std::shared_ptr<ws_sink>> ws_tracker::snapshot() const {
 }
 
 void ws_tracker::close_all(std::uint16_t code, const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> guard(mtx_);
+    closing_.emplace(code, reason);
+  }
   for (auto& s : snapshot()) {
     s->close(nullptr, code, reason);
   }

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -15,6 +18,9 @@ namespace solod {
 /// A thread-safe set of the open WebSockets.
 class ws_tracker {
 public:
+  /// Adds a WebSocket that has just been accepted. Once `close_all` has run
+  /// (shutdown), it is closed with the same code at once: its upgrade raced the
+  /// signal, and it must hear 1001 like the others, not a bare TCP close.
   void add(const std::shared_ptr<ws_sink>& s);
   void remove(const ws_sink* s);
   std::size_t size() const;
@@ -28,6 +34,8 @@ private:
 
   mutable std::mutex mtx_;
   std::unordered_map<const ws_sink*, std::weak_ptr<ws_sink>> sinks_;
+  /// Set by `close_all`: the close every later arrival gets.
+  std::optional<std::pair<std::uint16_t, std::string>> closing_;
 };
 
 } // namespace solod

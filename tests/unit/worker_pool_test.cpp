@@ -23,7 +23,9 @@ struct blocker {
   std::shared_future<void> gate = release.get_future().share();
 
   void hold(worker_pool& pool) {
-    REQUIRE(pool.try_submit([this] {
+    // The job keeps its own copy of the gate: the blocker may be gone (end of
+    // the test's scope) while the released worker is still returning from wait().
+    REQUIRE(pool.try_submit([this, gate = gate] {
       started.set_value();
       gate.wait();
     }));
