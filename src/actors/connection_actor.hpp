@@ -1,7 +1,7 @@
 #pragma once
 /// @brief The connection actor: one per WebSocket, between the Beast stream and the session actors.
 
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 #include "util/clock.hpp"
 
 #include <caf/actor.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 /// @brief The atoms and message types the actors exchange.
 
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 #include "storage/records.hpp"
 
 #include <caf/actor.hpp>

@@ -3,7 +3,7 @@
 #include "actors/actor_failure.hpp"
 #include "actors/actor_slot.hpp"
 #include "actors/messages.hpp"
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 #include "util/json_text.hpp"
 #include "util/metrics.hpp"
 

@@ -3,7 +3,7 @@
 #include "actors/actor_failure.hpp"
 #include "actors/answer_once.hpp"
 #include "actors/messages.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "actors/user_actor.hpp"
 #include "util/metrics.hpp"
 

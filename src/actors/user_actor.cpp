@@ -2,7 +2,7 @@
 
 #include "actors/actor_failure.hpp"
 #include "actors/messages.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/session_repository.hpp"
 #include "util/clock.hpp"

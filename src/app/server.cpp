@@ -8,7 +8,7 @@
 #include "actors/retention_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_directory.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "actors/user_context.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/account_lockout.hpp"

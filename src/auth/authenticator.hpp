@@ -1,7 +1,7 @@
 #pragma once
 /// @brief Turns a bearer token into the live session it names, or refuses it.
 
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "auth/jwt.hpp"
 
 #include <optional>

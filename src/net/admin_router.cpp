@@ -1,7 +1,7 @@
 #include "net/admin_router.hpp"
 
 #include "actors/messages.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/credentials.hpp"
 #include "auth/hashing_pool.hpp"

@@ -1,7 +1,7 @@
 #include "net/api_router.hpp"
 
 #include "actors/messages.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/jwt.hpp"
 #include "auth/login_service.hpp"

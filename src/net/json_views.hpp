@@ -1,7 +1,7 @@
 #pragma once
 /// @brief The JSON shapes of SPEC §3 for users and sessions.
 
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "storage/records.hpp"
 
 #include <nlohmann/json.hpp>

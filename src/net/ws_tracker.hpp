@@ -1,7 +1,7 @@
 #pragma once
 /// @brief Every open WebSocket, to count them (max_connections) and close them all at shutdown.
 
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -95,6 +95,49 @@ const std::vector<migration>& all_migrations() {
        "CREATE INDEX sessions_user_login ON sessions (user_id, login_ts)",
        "CREATE INDEX sessions_ip_login ON sessions (ip_address, login_ts)",
      }},
+    {3,
+     {
+       // Several nodes (issue 10). Each node's heartbeat; a node whose
+       // heartbeat is older than the dead-node bound is reaped with its rows.
+       R"(CREATE TABLE cluster_nodes (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL,
+            address TEXT NOT NULL DEFAULT ''))",
+       // Every authenticated WebSocket of every node: cluster-wide presence,
+       // and the admin page's "which node holds this connection".
+       R"(CREATE TABLE cluster_connections (
+            node_id TEXT NOT NULL,
+            connection_id TEXT NOT NULL,
+            user_id BIGINT NOT NULL,
+            username TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            ip_address TEXT NOT NULL DEFAULT '',
+            user_agent TEXT NOT NULL DEFAULT '',
+            connected_at TEXT NOT NULL,
+            PRIMARY KEY (node_id, connection_id)))",
+       "CREATE INDEX cluster_connections_session ON cluster_connections (session_id)",
+       // News between nodes: polled on SQLite (the CLI beside one server);
+       // on PostgreSQL only payloads too big for NOTIFY land here.
+       R"(CREATE TABLE cluster_news (
+            id {{pk}},
+            created_at TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            payload TEXT NOT NULL))",
+       "CREATE INDEX cluster_news_created ON cluster_news (created_at)",
+       // Cluster-wide facts, such as the fingerprint of the shared JWT secret.
+       R"(CREATE TABLE cluster_settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL))",
+       // The shared lockout: failures of every node, and the locks they caused.
+       R"(CREATE TABLE login_failures (
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            failed_at TEXT NOT NULL))",
+       "CREATE INDEX login_failures_user ON login_failures (user_id, failed_at)",
+       R"(CREATE TABLE account_locks (
+            user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            locked_until TEXT NOT NULL))",
+     }},
   };
   return list;
 }

@@ -5,7 +5,7 @@
 /// tried directly. `@TOKEN@` becomes a token signed with the fuzzer's key for a
 /// live session, so mutations of valid tokens are explored too.
 
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/credentials.hpp"
 #include "auth/jwt.hpp"

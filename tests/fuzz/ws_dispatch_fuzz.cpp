@@ -8,7 +8,7 @@
 /// as Beast refuses them before the actor sees them.
 
 #include "actors/messages.hpp"
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 #include "support/fuzz_world.hpp"
 #include "util/utf8.hpp"
 

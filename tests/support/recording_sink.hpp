@@ -2,7 +2,7 @@
 /// @brief Test double of solod::ws_sink: records every text and the close, thread-safe,
 /// with bounded waits for what the actors will eventually send.
 
-#include "net/ws_sink.hpp"
+#include "actors/ws_sink.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -5,7 +5,7 @@
 #include "actors/audit_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/session_directory.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "actors/user_context.hpp"
 #include "config/config.hpp"
 #include "storage/db_pool.hpp"

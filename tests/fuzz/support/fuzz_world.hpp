@@ -5,7 +5,7 @@
 
 #include "actors/actor_slot.hpp"
 #include "actors/connection_actor.hpp"
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 #include "actors/user_context.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/hashing_pool.hpp"

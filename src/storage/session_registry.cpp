@@ -1,4 +1,4 @@
-#include "actors/session_registry.hpp"
+#include "storage/session_registry.hpp"
 
 #include <vector>
 
