@@ -7,6 +7,10 @@ working directory.  Environment:
 - `SOLOD_BIN`        the server binary (default `<source>/build/solod`)
 - `SOLOD_SOURCE_DIR` the repository root (default: two levels above this file)
 - `SOLOD_E2E_KEEP=1` keep the temporary directories for inspection
+- `SOLOD_TEST_PG_URL` a PostgreSQL maintenance URL: every server then runs on
+  PostgreSQL, in a fresh database of its own (pg_database.py); `Cluster` runs
+  2-3 nodes on one such database.  `SOLOD_TEST_PG_DIR`: that server's
+  directory, for the tests that restart it.
 
 Only the Python 3.11 standard library is used.
 """
@@ -43,6 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 from ws_client import WsClient, WsClosed, WsHandshakeError  # noqa: F401  (re-exported)
+from pg_database import (PG_DIR, PG_URL, PgConnection, PgDatabase, PgError,  # noqa: F401
+                         pg_enabled, pg_query, require_pg, restart_pg_server)
 
 # -- locations ------------------------------------------------------------------
 
@@ -59,6 +65,12 @@ HEX128_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 USER_KEYS = {"id", "username", "full_name", "email", "is_admin", "is_active",
              "created_at", "last_login"}
 SESSION_COOKIE = "solod_session"
+DEFAULT_DB_URL = "sqlite3://data/solod.db"
+
+
+def sqlite_only(reason: str):
+    """Skips a test (or class) on PostgreSQL, saying why it only makes sense on SQLite."""
+    return unittest.skipIf(pg_enabled(), f"SQLite-specific: {reason}")
 
 
 class SolodError(RuntimeError):
@@ -301,14 +313,30 @@ class Solod:
     `config` ({section: {key: value}}) is merged over the test defaults and
     written to `<dir>/solod.toml`; `env` adds environment variables (SOLOD_*
     variables of the test process itself are not passed on).
+
+    On PostgreSQL (SOLOD_TEST_PG_URL set) a server whose database URL is the
+    default gets a fresh database of its own, dropped by `close()`; `pg`
+    instead gives it a shared one (a `Cluster`'s), which it leaves alone.
     """
 
     START_TIMEOUT = 20.0
 
-    def __init__(self, config: dict | None = None, env: dict | None = None):
+    def __init__(self, config: dict | None = None, env: dict | None = None,
+                 pg: PgDatabase | None = None):
         self.dir = tempfile.mkdtemp(prefix="solod-e2e-")
         self.config_path = os.path.join(self.dir, "solod.toml")
         self.config = merge_config(self.default_config(), config)
+        self.pg: PgDatabase | None = pg
+        self._owns_pg = False
+        if pg is None and pg_enabled() and self.config.get("database", {}).get("url") == DEFAULT_DB_URL:
+            try:
+                self.pg = PgDatabase()
+            except BaseException:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise
+            self._owns_pg = True
+        if self.pg is not None:
+            self.config.setdefault("database", {})["url"] = self.pg.url
         self.env = dict(env or {})
         # Runs in the child before exec (e.g. resource.setrlimit); None: nothing.
         self.preexec: Callable[[], None] | None = None
@@ -333,7 +361,7 @@ class Solod:
                        "max_connections_per_ip": 1000000},
             "limits": {"register_per_ip_per_minute": 1000000},
             "log": {"level": "info", "dir": "logs"},
-            "database": {"url": "sqlite3://data/solod.db"},
+            "database": {"url": DEFAULT_DB_URL},
         }
 
     # -- files -------------------------------------------------------------------
@@ -349,6 +377,9 @@ class Solod:
 
     @property
     def db_path(self) -> str:
+        """data/solod.db; on PostgreSQL the database's URL (insert_audit_rows takes either)."""
+        if self.pg is not None:
+            return self.pg.url
         return self.path("data", "solod.db")
 
     # -- process ------------------------------------------------------------------
@@ -480,6 +511,8 @@ class Solod:
             return
         self._closed = True
         self._kill_proc()
+        if self._owns_pg and self.pg is not None and not KEEP_DIRS:
+            self.pg.drop()
         if not KEEP_DIRS:
             shutil.rmtree(self.dir, ignore_errors=True)
         with _live_lock:
@@ -727,14 +760,19 @@ class Solod:
 
     # -- database ---------------------------------------------------------------------------
 
-    def db(self) -> sqlite3.Connection:
-        """A connection to data/solod.db (autocommit, for reading; the server uses WAL)."""
+    def db(self) -> "sqlite3.Connection | PgConnection":
+        """A connection to data/solod.db (autocommit, for reading; the server uses WAL);
+        on PostgreSQL a PgConnection (each statement on its own)."""
+        if self.pg is not None:
+            return self.pg.connection()
         conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
         conn.row_factory = sqlite3.Row
         return conn
 
     def query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        """Runs one read query on a short-lived connection."""
+        """Runs one read query on a short-lived connection (rows by index and by name)."""
+        if self.pg is not None:
+            return self.pg.query(sql, params)
         conn = self.db()
         try:
             return conn.execute(sql, tuple(params)).fetchall()
@@ -1210,6 +1248,8 @@ def insert_audit_rows(db_path: str, rows: Iterable[dict]) -> list[int]:
     defaults = {"event_type": "login_success", "user_id": None, "username": "",
                 "session_id": None, "ip_address": "", "user_agent": "", "status": "success",
                 "error_message": "", "legal_basis": "legal_obligation"}
+    if db_path.startswith(("postgresql://", "postgres://")):
+        return _insert_audit_rows_pg(db_path, rows, defaults)
     conn = sqlite3.connect(db_path, timeout=30, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -1227,6 +1267,24 @@ def insert_audit_rows(db_path: str, rows: Iterable[dict]) -> list[int]:
         conn.close()
 
 
+def _insert_audit_rows_pg(url: str, rows: Iterable[dict], defaults: dict) -> list[int]:
+    """insert_audit_rows on PostgreSQL: one multi-row INSERT ... RETURNING id, in chunks."""
+    ids: list[int] = []
+    rows = list(rows)
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        values = []
+        params: list = []
+        for row in chunk:
+            merged = {**defaults, **row}
+            values.append("(" + ", ".join("?" for _ in AUDIT_COLUMNS) + ")")
+            params += [merged[c] for c in AUDIT_COLUMNS]
+        got = pg_query(url, f"INSERT INTO login_logs ({', '.join(AUDIT_COLUMNS)}) VALUES "
+                            + ", ".join(values) + " RETURNING id", params)
+        ids += sorted(r["id"] for r in got)
+    return ids
+
+
 def spec_csv_field(value: Any) -> str:
     """One CSV field as SPEC §3 wants it: None -> empty; a leading = + - @ TAB or CR gets a
     `'` in front; then RFC 4180 quoting when it holds a comma, quote, CR or LF."""
@@ -1241,3 +1299,141 @@ def spec_csv_field(value: Any) -> str:
 def spec_csv_row(values: Iterable[Any]) -> str:
     """One CSV record: spec_csv_field()s joined by commas, ended by CRLF."""
     return ",".join(spec_csv_field(v) for v in values) + "\r\n"
+
+
+# -- several nodes on one PostgreSQL (SPEC §7) --------------------------------------------------
+
+def local_tcp_ports(pid: int) -> set[int]:
+    """The local TCP ports of every socket process `pid` holds (from /proc): the client
+    ports of its database connections among them."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}", encoding="ascii") as f:
+                next(f, None)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) > 9 and cols[9] in inodes:
+                        ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return ports
+
+
+class Cluster:
+    """`n` solod nodes (2-3) sharing one fresh PostgreSQL database and one JWT secret
+    (env SOLOD_JWT_SECRET), each in its own directory on its own ephemeral port of
+    127.0.0.1.  Needs SOLOD_TEST_PG_URL (see `require_pg`).
+
+    `config` applies to every node, `node_configs[i]` on top for node i.
+    Use as a context manager, or `start()` then `close()` (which also drops the
+    database).  `nodes[i]` are ordinary `Solod`s: `cli()` on any of them reaches
+    the shared database.
+    """
+
+    def __init__(self, n: int = 2, config: dict | None = None, env: dict | None = None,
+                 node_configs: list[dict] | None = None):
+        require_pg(f"a cluster of {n} nodes")
+        self.pg = PgDatabase()
+        self.secret = secrets.token_hex(32)
+        self.env = {**(env or {}), "SOLOD_JWT_SECRET": self.secret}
+        self.nodes: list[Solod] = []
+        for i in range(n):
+            extra = node_configs[i] if node_configs and i < len(node_configs) else None
+            cfg = merge_config(config or {}, extra)
+            self.nodes.append(Solod(cfg, env=self.env, pg=self.pg))
+        self._closed = False
+
+    def __getitem__(self, i: int) -> Solod:
+        return self.nodes[i]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def start(self, together: bool = False) -> "Cluster":
+        """Starts every node: one after the other, or `together` (at the same moment, from
+        threads, to race the migrations).  Raises SolodError if any fails."""
+        if not together:
+            for node in self.nodes:
+                node.start()
+            return self
+        barrier = threading.Barrier(len(self.nodes))
+        errors: list[BaseException] = []
+
+        def run(node: Solod) -> None:
+            barrier.wait(30)
+            try:
+                node.start()
+            except BaseException as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+        threads = [threading.Thread(target=run, args=(node,)) for node in self.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(Solod.START_TIMEOUT + 40)
+        if errors:
+            raise errors[0]
+        return self
+
+    def add_node(self, config: dict | None = None, env: dict | None = None,
+                 start: bool = True) -> Solod:
+        """One more node on the same database (same secret unless `env` overrides it)."""
+        node = Solod(config, env={**self.env, **(env or {})}, pg=self.pg)
+        self.nodes.append(node)
+        return node.start() if start else node
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for node in self.nodes:
+            node.close()
+        if not KEEP_DIRS:
+            self.pg.drop()
+
+    def __enter__(self) -> "Cluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the shared database --------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable = ()) -> list:
+        return self.pg.query(sql, params)
+
+    def wait_rows(self, sql: str, params: Iterable = (), min_rows: int = 1,
+                  timeout: float = 5.0) -> list:
+        return self.nodes[0].wait_rows(sql, params, min_rows, timeout)
+
+    def live_sessions(self, user_id: int) -> list[str]:
+        """Ids of the user's sessions with logout_ts NULL."""
+        return [r["id"] for r in self.query(
+            "SELECT id FROM sessions WHERE user_id = ? AND logout_ts IS NULL", [user_id])]
+
+    def listen_backends(self, node: Solod) -> list:
+        """pg_stat_activity rows of `node`'s LISTEN connection(s): application_name
+        'solod-listen ...', from one of the node process's own TCP ports."""
+        if not node.running():
+            return []
+        ports = local_tcp_ports(node.pid)
+        return [r for r in self.pg.backends("solod-listen")
+                if r["client_port"] is not None and r["client_port"] in ports]
+
+    def backends_of(self, node: Solod) -> list:
+        """Every pg_stat_activity row of `node` (its pool and its LISTEN connection)."""
+        if not node.running():
+            return []
+        ports = local_tcp_ports(node.pid)
+        return [r for r in self.pg.backends() if r["client_port"] in ports]
