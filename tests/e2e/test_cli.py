@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import unittest  # noqa: E402
 
-from solod_harness import SOURCE_DIR, SolodTestCase, csv_rows, iso_now  # noqa: E402
+from solod_harness import SOURCE_DIR, SolodTestCase, csv_rows, iso_now, sqlite_only  # noqa: E402
 
 NO_LIMITS = {"login_per_ip_per_minute": 100000, "lockout_threshold": 1000}
 LOGIN_LOGS_COLUMNS = ["id", "timestamp", "event_type", "user_id", "username", "session_id",
@@ -52,6 +52,8 @@ class VersionHelpTest(SolodTestCase):
 
 
 class MigrateTest(SolodTestCase):
+    @sqlite_only("checks data/solod.db, sqlite_master and PRAGMA table_info "
+                 "(test_cluster_failures covers migrations on PostgreSQL)")
     def test_migrate_creates_schema(self):
         s = self.server(start=False)
         cp = s.cli("migrate")

@@ -11,9 +11,11 @@ import threading
 import time
 import unittest
 
-from solod_harness import SolodTestCase
+from solod_harness import SolodTestCase, sqlite_only
 
 
+@sqlite_only("the outage is SQLite's write lock held by the test (test_cluster_pg_restart "
+             "stops a real PostgreSQL)")
 class DatabaseDownTest(SolodTestCase):
     def test_logins_fail_closed_and_audit_survives_the_outage(self):
         s = self.server()

@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from solod_harness import SolodTestCase, unique_name, wait_until  # noqa: E402
+from solod_harness import SolodTestCase, sqlite_only, unique_name, wait_until  # noqa: E402
 
 PASSWORD = "slow-database-pw"
 
 
+@sqlite_only("the database is made slow by holding SQLite's write lock")
 class DatabaseWaitTest(SolodTestCase):
     def test_a_request_stuck_behind_a_locked_database_gets_a_fast_503(self):
         s = self.server({"database": {"wait_timeout": "300ms"},
@@ -71,6 +72,7 @@ class DatabaseWaitTest(SolodTestCase):
         self.assertEqual(s.get("/healthz").status, 200)
 
 
+@sqlite_only("the database file is replaced by a directory")
 class HealthzTest(SolodTestCase):
     def test_healthz_is_503_while_the_database_file_is_gone(self):
         s = self.server()

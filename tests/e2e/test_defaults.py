@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import unittest  # noqa: E402
 
-from solod_harness import SolodTestCase, SOURCE_DIR, unique_name  # noqa: E402
+from solod_harness import SOURCE_DIR, SolodTestCase, sqlite_only, unique_name  # noqa: E402
 
 PASSWORD = "defaults-password"
 EPHEMERAL = {"SOLOD_SERVER_LISTEN": "127.0.0.1:0"}
@@ -23,6 +23,7 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@sqlite_only("with no config at all solod uses its built-in SQLite database under data/")
 class NoArgumentsTest(SolodTestCase):
     def started_bare(self, env=None):
         s = self.server(start=False, env={**EPHEMERAL, **(env or {})})

@@ -87,7 +87,8 @@ class KillNineTest(SolodTestCase):
                 missing.append((name, sid, [r["username"] for r in rows]))
         self.assertEqual(missing, [], f"{len(missing)} of {len(recorded)} acknowledged logins "
                                       f"lack exactly one login_success row")
-        self.assertEqual(s.query("PRAGMA integrity_check")[0][0], "ok")
+        if s.pg is None:  # SQLite's own check of its file; PostgreSQL has none to ask
+            self.assertEqual(s.query("PRAGMA integrity_check")[0][0], "ok")
         doubles = s.query("SELECT user_id, COUNT(*) AS n FROM sessions WHERE logout_ts IS NULL "
                           "GROUP BY user_id HAVING COUNT(*) > 1")
         self.assertEqual([tuple(r) for r in doubles], [], "users with more than one live session")
@@ -118,7 +119,8 @@ class ShutdownTest(SolodTestCase):
         rows = s.query("SELECT username FROM login_logs WHERE event_type = 'login_success' "
                        "AND session_id = ?", [sid])
         self.assertEqual([r["username"] for r in rows], [name])
-        self.assertEqual(s.query("PRAGMA integrity_check")[0][0], "ok")
+        if s.pg is None:
+            self.assertEqual(s.query("PRAGMA integrity_check")[0][0], "ok")
 
     def test_sigterm_commit(self):
         self.shutdown_after_login("commit")
