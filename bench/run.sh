@@ -12,6 +12,9 @@
 #   bench/run.sh --no-peers      solod only
 #   bench/run.sh --no-build      use existing binaries
 #   bench/run.sh --rounds 3      connect/ping/hold: solod and peers alternately, 3 rounds
+#   bench/run.sh --only cluster  several nodes on one PostgreSQL (issue 10): cross-node kick,
+#                                logins/s and connects/s with two nodes against one, audit
+#                                events/s on PostgreSQL against SQLite (needs PostgreSQL installed)
 #
 # Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
 # BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories).
@@ -29,7 +32,7 @@ QUICK=0
 BUILD=1
 PEERS=1
 ROUNDS=1
-ONLY="logins,connect,hold,kick,ping,presence,audit"
+ONLY="logins,connect,hold,kick,ping,presence,audit,cluster"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --no-peers) PEERS=0 ;;
     --only) ONLY=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -55,6 +58,8 @@ if [ "$QUICK" = 1 ]; then
   PING_N=100;       PEER_PING_N=50;   PING_SECONDS=2
   PRESENCE_N=100;   PRESENCE_S=5
   AUDIT_EVENTS=20000; AUDIT_LOGINS=10
+  CLUSTER_KICK_N=200; CLUSTER_KICKS=50; CLUSTER_LOGIN_USERS=50; CLUSTER_CONNECT_N=400
+  CLUSTER_AUDIT_EVENTS=20000
   TIMEOUT=120
 else
   LOGIN_USERS=1000; LOGIN_SECONDS=20; HASH_SECONDS=10; LOGIN_CONCURRENCY=8
@@ -64,6 +69,8 @@ else
   PING_N=1000;      PEER_PING_N=1000; PING_SECONDS=10
   PRESENCE_N=5000;  PRESENCE_S=50
   AUDIT_EVENTS=1000000; AUDIT_LOGINS=200
+  CLUSTER_KICK_N=19000; CLUSTER_KICKS=1000; CLUSTER_LOGIN_USERS=1000; CLUSTER_CONNECT_N=10000
+  CLUSTER_AUDIT_EVENTS=200000
   TIMEOUT=900
 fi
 
@@ -89,12 +96,18 @@ mkdir -p "$RESULTS_DIR"
 TMP_DIRS=()
 SERVER_PIDS=()
 FAILURES=0
+PG_DIR=""
+PG_URL=""
 
 cleanup() {
   local pid
   for pid in "${SERVER_PIDS[@]:-}"; do
     [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
   done
+  if [ -n "$PG_DIR" ]; then
+    sleep 1 # the nodes' last connections close before the server stops
+    "$ROOT/scripts/pg-test-server.sh" stop "$PG_DIR/srv" || true
+  fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     local d
     for d in "${TMP_DIRS[@]:-}"; do
@@ -141,8 +154,10 @@ wait_for_port() {
 # start_solod TLS DURABILITY SEED_USERS: a fresh solod in a new temporary
 # directory, seeded with SEED_USERS users and live sessions (tokens in
 # $SOLOD_DIR/tokens.txt). Sets SOLOD_PID, SOLOD_URL, SOLOD_DIR.
+# With DB_URL set (a PostgreSQL database), the node runs on it instead of its
+# own SQLite file: several nodes on one DB_URL form a cluster (seed only the first).
 start_solod() {
-  local tls=$1 durability=$2 seed=$3 dir port scheme=http
+  local tls=$1 durability=$2 seed=$3 dir port scheme=http db_url=${DB_URL:-sqlite3://data/solod.db}
   dir=$(mktemp -d /tmp/solod-bench-XXXXXX)
   TMP_DIRS+=("$dir")
   cat > "$dir/solod.toml" <<EOF
@@ -162,7 +177,7 @@ register_per_ip_per_minute = 1000000
 ws_messages_per_second = 100000
 
 [database]
-url = "sqlite3://data/solod.db"
+url = "$db_url"
 
 [audit]
 durability = "$durability"
@@ -173,7 +188,7 @@ level = "warn"
 EOF
   if [ "$seed" -gt 0 ]; then
     (cd "$dir" && SOLOD_JWT_SECRET=$SECRET "$SOLOD_BIN" --config solod.toml migrate >/dev/null)
-    "$BENCH_BIN" seed --db "$dir/data/solod.db" --users "$seed" --tokens-out "$dir/tokens.txt" \
+    "$BENCH_BIN" seed $(seed_target "$db_url" "$dir") --users "$seed" --tokens-out "$dir/tokens.txt" \
       --secret "$SECRET" --password "$BENCH_PASSWORD"
   fi
   (cd "$dir" && SOLOD_JWT_SECRET=$SECRET exec "$SOLOD_BIN" --config solod.toml) > "$dir/server.log" 2>&1 &
@@ -188,6 +203,37 @@ EOF
   SOLOD_URL="$scheme://127.0.0.1:$port"
   SOLOD_DIR=$dir
   echo "== solod pid $SOLOD_PID at $SOLOD_URL (tls $tls, durability $durability, $seed seeded users)"
+}
+
+# seed_target DB_URL DIR: where the seeding writes: the node's own SQLite file, or DB_URL.
+seed_target() {
+  case "$1" in
+    sqlite3://*) echo "--db $2/data/solod.db" ;;
+    *) echo "--db-url $1" ;;
+  esac
+}
+
+# start_pg: a throw-away PostgreSQL (scripts/pg-test-server.sh) for the cluster
+# scenarios; sets PG_DIR and PG_URL (its maintenance URL). Returns 1 without PostgreSQL.
+start_pg() {
+  [ -n "$PG_URL" ] && return 0
+  PG_DIR=$(mktemp -d /tmp/solod-bench-pg-XXXXXX)
+  chmod 0755 "$PG_DIR" # the server runs as the postgres user
+  if ! PG_URL=$("$ROOT/scripts/pg-test-server.sh" start "$PG_DIR/srv"); then
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+    PG_URL=""
+    return 1
+  fi
+  echo "== PostgreSQL at $PG_URL"
+}
+
+# new_pg_db: creates a fresh database on it; prints its URL.
+new_pg_db() {
+  local name
+  name=solod_bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URL" -c "CREATE DATABASE $name" >/dev/null
+  echo "${PG_URL%/*}/$name"
 }
 
 # stop_server PID: SIGTERM, then SIGKILL after 10 s.
@@ -320,6 +366,61 @@ if wants audit; then
     --db "$COMMIT_DIR/audit-bench.db"
   stop_server "$COMMIT_PID"
   stop_server "$ASYNC_PID"
+fi
+
+# -- 8. cluster (issue 10): two nodes on one PostgreSQL ---------------------------------------------
+if wants cluster; then
+  if ! start_pg; then
+    echo "== cluster: no PostgreSQL (scripts/pg-test-server.sh could not start one): skipped" >&2
+    FAILURES=$((FAILURES + 1))
+  else
+    # Cross-node kick: the connections spread over A and B (one bench process each);
+    # each process logs its users in again on the OTHER node.
+    DB_URL=$(new_pg_db)
+    DB_URL=$DB_URL start_solod off commit "$CLUSTER_KICK_N"
+    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+    DB_URL=$DB_URL start_solod off commit 0
+    B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    bench kick --url "$A_URL" --label solod-2-nodes --tokens "$A_DIR/tokens.txt" \
+      --connections "$CLUSTER_KICK_N" --kicks "$CLUSTER_KICKS" --processes 2 \
+      --connect-urls "$A_URL,$B_URL" --login-urls "$B_URL,$A_URL" --server-pid "$A_PID"
+    stop_server "$A_PID"; stop_server "$B_PID"
+
+    # Logins/s and connects/s: one node, then two nodes (one bench process each), on PostgreSQL.
+    DB_URL=$(new_pg_db)
+    DB_URL=$DB_URL start_solod off commit "$CLUSTER_LOGIN_USERS"
+    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+    bench logins --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens.txt" \
+      --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" --hash-seconds "$HASH_SECONDS" \
+      --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
+    DB_URL=$DB_URL start_solod off commit 0
+    B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    bench logins --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
+      --tokens "$A_DIR/tokens.txt" --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" \
+      --hash-seconds "$HASH_SECONDS" --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
+    stop_server "$A_PID"; stop_server "$B_PID"
+
+    DB_URL=$(new_pg_db)
+    DB_URL=$DB_URL start_solod off commit "$((2 * CLUSTER_CONNECT_N))"
+    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+    # the first N tokens for one node, the next N for two (connections stay open until the end)
+    head -n "$CLUSTER_CONNECT_N" "$A_DIR/tokens.txt" > "$A_DIR/tokens-1.txt"
+    tail -n "$CLUSTER_CONNECT_N" "$A_DIR/tokens.txt" > "$A_DIR/tokens-2.txt"
+    bench connect --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens-1.txt" \
+      --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
+    stop_server "$A_PID"
+    DB_URL=$DB_URL start_solod off commit 0
+    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID
+    DB_URL=$DB_URL start_solod off commit 0
+    B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    bench connect --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
+      --tokens "$A_DIR/tokens-2.txt" --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
+    stop_server "$A_PID"; stop_server "$B_PID"
+
+    # Audit events/s: the audit actor on PostgreSQL, then on SQLite, same sizes, same run.
+    bench audit --events "$CLUSTER_AUDIT_EVENTS" --db-url "$(new_pg_db)" --raw-rows 0 --label solod-postgresql
+    bench audit --events "$CLUSTER_AUDIT_EVENTS" --raw-rows 0 --label solod-sqlite
+  fi
 fi
 
 # -- the table ----------------------------------------------------------------------------------

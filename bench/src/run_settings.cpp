@@ -26,6 +26,8 @@ std::vector<option_spec> common_specs() {
     {"login-concurrency", "32", "setup logins in flight per process when tokens are missing"},
     {"timeout", "600", "hard cap on the whole run, seconds"},
     {"server-pid", "0", "the server's pid, for /proc memory figures"},
+    {"urls", "", "several nodes of one cluster, comma-separated: worker w talks to the w-th (round robin; "
+                 "use --processes to have one worker per node at least); default --url"},
   };
 }
 
@@ -37,6 +39,7 @@ run_settings read_settings(const options& opts, std::size_t users_needed) {
   s.url = opts.str("url");
   s.server = parse_target(s.url, opts.str("proto"));
   s.label = opts.given("label") ? opts.str("label") : std::string(s.server.proto->name());
+  s.nodes = parse_targets(opts.str("urls"), opts.str("proto"), s.server);
   s.password = opts.str("password");
   s.processes = static_cast<std::size_t>(std::max(1LL, opts.integer("processes")));
   s.window = static_cast<std::size_t>(std::max(1LL, opts.integer("window")));
@@ -61,11 +64,16 @@ run_settings read_settings(const options& opts, std::size_t users_needed) {
   return s;
 }
 
+const target& node_for(const run_settings& s, std::size_t index) {
+  return s.nodes[index % s.nodes.size()];
+}
+
 nlohmann::json result_head(const std::string& scenario, const run_settings& s) {
   return {{"scenario", scenario},
           {"proto", std::string(s.server.proto->name())},
           {"label", s.label},
-          {"tls", s.server.tls}};
+          {"tls", s.server.tls},
+          {"nodes", s.nodes.size()}};
 }
 
 void ensure_tokens(boost::asio::io_context& ioc, const run_settings& s, std::vector<bench_user>& users,

@@ -21,6 +21,8 @@ namespace bench {
 struct run_settings {
   std::string url;
   target server;
+  /// --urls: several nodes of one cluster; worker w talks to nodes[w % size] (default: server alone).
+  std::vector<target> nodes;
   std::string label;              ///< names the server in results ("solod", "flask", "node")
   std::string password;
   std::vector<bench_user> users;  ///< from --tokens, or generated names to log in first
@@ -34,6 +36,9 @@ struct run_settings {
 
 /// The options every network scenario accepts.
 std::vector<option_spec> common_specs();
+
+/// The node worker `index` talks to (round robin over --urls).
+const target& node_for(const run_settings& s, std::size_t index);
 
 /// Reads the common options; `users_needed` users must be in the token file
 /// (or are generated when none is given). Throws usage_error.

@@ -1,5 +1,6 @@
 // Scenario 7, audit: how many events per second the audit actor commits to
-// SQLite, and what durability = "commit" costs a login against "async".
+// SQLite (or, with --db-url postgresql://..., to PostgreSQL), and what
+// durability = "commit" costs a login against "async".
 //
 // Events/s: solod's own audit actor (spawn_audit_actor, src/actors/) on a
 // real actor system and a real SQLite file in WAL mode, as the server runs
@@ -53,9 +54,8 @@ struct actor_run {
   std::size_t commit_refused = 0;
 };
 
-actor_run measure_audit_actor(const std::string& db_path, std::size_t events, std::size_t batch_max,
+actor_run measure_audit_actor(const solod::database_url& url, std::size_t events, std::size_t batch_max,
                               std::size_t chunk, std::size_t in_flight) {
-  solod::database_url url{solod::sql_dialect::sqlite, db_path};
   {
     auto sql = solod::open_database(url);
     solod::migrate(*sql, url.dialect);
@@ -180,6 +180,7 @@ int run_audit(const arguments& args) {
     {"chunk", "4096", "every chunk-th event waits for its commit"},
     {"in-flight", "8", "commit waits outstanding at once"},
     {"db", "", "SQLite file for the actor run (default: a temporary file, removed)"},
+    {"db-url", "", "or a database.url for the actor run, e.g. postgresql://... (an EMPTY database: rows are counted)"},
     {"raw-rows", "-1", "rows for the raw SQLite ceiling (C API, same rows): -1 = as --events, 0 = skip"},
     {"commit-url", "", "a running solod with audit.durability = commit (for login latency)"},
     {"async-url", "", "a running solod with audit.durability = async, same users"},
@@ -228,12 +229,16 @@ int run_audit(const arguments& args) {
 
   // -- the audit actor ------------------------------------------------------------------------------
   std::string db = opts.str("db");
-  const bool temporary = db.empty();
+  const bool on_url = opts.given("db-url");
+  const bool temporary = db.empty() && !on_url;
   if (temporary) {
     db = (std::filesystem::temp_directory_path() / ("solod-bench-audit-" + std::to_string(::getpid()) + ".db"))
            .string();
   }
-  auto actor = measure_audit_actor(db, events, batch_max, chunk, in_flight);
+  const auto url = on_url ? solod::database_url::parse(opts.str("db-url"))
+                          : solod::database_url{solod::sql_dialect::sqlite, db};
+  const char* backend = url.dialect == solod::sql_dialect::postgresql ? "postgresql" : "sqlite";
+  auto actor = measure_audit_actor(url, events, batch_max, chunk, in_flight);
   if (temporary) {
     for (const char* suffix : {"", "-wal", "-shm"}) {
       std::error_code ec;
@@ -267,6 +272,7 @@ int run_audit(const arguments& args) {
                  {"seconds", rounded(actor.seconds)},
                  {"events_per_s", rounded(rate, 1)},
                  {"batch_max", batch_max},
+                 {"backend", backend},
                  {"commit_failures", actor.failures},
                  {"ok", ok}});
   std::vector<report_row> rows{
@@ -301,7 +307,8 @@ int run_audit(const arguments& args) {
     rows.push_back({"median commit - async", fmt(delta, 3) + " ms"});
     rows.push_back({"login failures", fmt(static_cast<double>(lat.failed))});
   }
-  print_report("audit: " + std::to_string(events) + " events through the audit actor", rows, result);
+  print_report("audit: " + std::to_string(events) + " events through the audit actor (" + backend + ")", rows,
+               result);
   return ok ? 0 : 1;
 }
 

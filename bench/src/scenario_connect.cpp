@@ -34,7 +34,7 @@ int run_connect(const arguments& args) {
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     quiet_listener quiet;
-    connector conn(ioc, s.server, quiet, s.window);
+    connector conn(ioc, node_for(s, link.index()), quiet, s.window);
     std::vector<const std::string*> tokens;
     json out;
     ensure_tokens(ioc, s, users, begin, end, [&](std::size_t) {

@@ -7,6 +7,12 @@
 // "before response"). A kick is lost when no close 4001 reaches the old
 // connection within --kick-timeout seconds of the response; connections
 // whose users were not logged in again must stay open.
+//
+// Across nodes (issue 10): `--connect-urls A,B` spreads the connections over
+// several nodes of one cluster (worker w connects to the w-th URL, round
+// robin) and `--login-urls B,A` sends worker w's re-logins to another node, so
+// every kick travels from the node that took the login to the node holding
+// the connection (news over PostgreSQL). Without them everything goes to --url.
 
 #include "clock.hpp"
 #include "connector.hpp"
@@ -81,6 +87,10 @@ int run_kick(const arguments& args) {
   specs.push_back({"kicks", "1000", "users logged in again (at most --connections)"});
   specs.push_back({"kick-concurrency", "4", "re-logins in flight, all processes together"});
   specs.push_back({"kick-timeout", "5", "seconds after the login response before a kick counts as lost"});
+  specs.push_back({"connect-urls", "", "comma-separated nodes the connections go to, worker w to the w-th "
+                                       "(round robin); default --url"});
+  specs.push_back({"login-urls", "", "comma-separated nodes worker w logs in again on (round robin); "
+                                     "default --url"});
   options opts("kick", specs);
   if (!opts.parse_or_help(args)) {
     return 0;
@@ -91,6 +101,8 @@ int run_kick(const arguments& args) {
   const auto s = read_settings(opts, n);
   const auto procs = processes_for(n, s.processes);
   const auto lanes = std::max<std::size_t>(1, static_cast<std::size_t>(opts.integer("kick-concurrency")) / procs);
+  const auto connect_targets = parse_targets(opts.str("connect-urls"), opts.str("proto"), s.server);
+  const auto login_targets = parse_targets(opts.str("login-urls"), opts.str("proto"), s.server);
 
   auto run = run_workers(procs, s.timeout, nullptr, [&](worker_link& link) -> json {
     boost::asio::io_context ioc{1};
@@ -103,8 +115,10 @@ int run_kick(const arguments& args) {
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     kick_watch watch(my_kicks);
-    connector conn(ioc, s.server, watch, s.window);
-    login_pool pool(ioc, s.server, lanes);
+    const auto& connect_to = connect_targets[link.index() % connect_targets.size()];
+    const auto& login_to = login_targets[link.index() % login_targets.size()];
+    connector conn(ioc, connect_to, watch, s.window);
+    login_pool pool(ioc, login_to, lanes);
     boost::asio::steady_timer timer(ioc);
     std::vector<const std::string*> tokens;
     std::vector<bench_user> targets;
@@ -217,6 +231,8 @@ int run_kick(const arguments& args) {
                  {"latency_ms", latency},
                  {"from_request_ms", from_request},
                  {"processes", procs},
+                 {"connect_urls", opts.str("connect-urls")},
+                 {"login_urls", opts.str("login-urls")},
                  {"ok", ok}});
   if (!run.ok) {
     result["error"] = run.error;

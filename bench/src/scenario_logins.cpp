@@ -56,7 +56,7 @@ int run_logins(const arguments& args) {
     std::tie(m_begin, m_end) = link.share(max_logins);
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
-    login_pool pool(ioc, s.server, std::max<std::size_t>(1, c_end - c_begin));
+    login_pool pool(ioc, node_for(s, link.index()), std::max<std::size_t>(1, c_end - c_begin));
     latency_histogram latency;
     std::uint64_t ok = 0, failed = 0;
     std::map<std::string, std::uint64_t> statuses;

@@ -35,7 +35,9 @@ namespace bench {
 int run_seed(const arguments& args) {
   const char* env_password = std::getenv("BENCH_PASSWORD");
   options opts("seed", {
-    {"db", "", "SQLite file of a STOPPED solod (created and migrated if missing) (required)"},
+    {"db", "", "SQLite file of a STOPPED solod (created and migrated if missing) (this or --db-url)"},
+    {"db-url", "", "or a database.url: sqlite3://PATH, or postgresql://... (a cluster's database; "
+                   "its nodes must be stopped or started afterwards)"},
     {"users", "1000", "users to create, each with one live session"},
     {"tokens-out", "", "token file to write: ID USERNAME TOKEN per line (required)"},
     {"secret", "", "HS256 secret solod will run with (>= 32 bytes; default env SOLOD_JWT_SECRET)"},
@@ -46,8 +48,8 @@ int run_seed(const arguments& args) {
   if (!opts.parse_or_help(args)) {
     return 0;
   }
-  if (!opts.given("db") || !opts.given("tokens-out")) {
-    throw usage_error("seed: --db and --tokens-out are required");
+  if ((!opts.given("db") && !opts.given("db-url")) || !opts.given("tokens-out")) {
+    throw usage_error("seed: --db (or --db-url) and --tokens-out are required");
   }
   std::string secret = opts.str("secret");
   if (secret.empty() && std::getenv("SOLOD_JWT_SECRET")) {
@@ -61,7 +63,8 @@ int run_seed(const arguments& args) {
   const auto ttl = std::chrono::hours(std::max(1LL, opts.integer("ttl-hours")));
   const auto started = now_ns();
 
-  solod::database_url url{solod::sql_dialect::sqlite, opts.str("db")};
+  const auto url = opts.given("db-url") ? solod::database_url::parse(opts.str("db-url"))
+                                        : solod::database_url{solod::sql_dialect::sqlite, opts.str("db")};
   auto sql = solod::open_database(url);
   solod::migrate(*sql, url.dialect);
 
@@ -113,7 +116,7 @@ int run_seed(const arguments& args) {
   write_token_file(opts.str("tokens-out"), users);
 
   // Not a scenario: no RESULT line, just what was done.
-  std::cout << "seeded " << n << " users with live sessions into " << opts.str("db") << " in "
+  std::cout << "seeded " << n << " users with live sessions into " << (opts.given("db-url") ? "the database" : opts.str("db")) << " in "
             << fmt(seconds_of(now_ns() - started), 2) << " s; tokens in " << opts.str("tokens-out") << "\n";
   return 0;
 }

@@ -39,4 +39,25 @@ target parse_target(const std::string& url, const std::string& proto_name) {
   return t;
 }
 
+std::vector<target> parse_targets(const std::string& list, const std::string& proto_name,
+                                  const target& fallback) {
+  std::vector<target> out;
+  std::size_t start = 0;
+  while (!list.empty()) {
+    const auto comma = list.find(',', start);
+    const auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) {
+      out.push_back(parse_target(item, proto_name));
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  if (out.empty()) {
+    out.push_back(fallback);
+  }
+  return out;
+}
+
 } // namespace bench

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace bench {
 
@@ -25,5 +26,10 @@ struct target {
 /// Parses `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`. The bench
 /// loads only the local machine: any other host is refused (usage_error).
 target parse_target(const std::string& url, const std::string& proto_name);
+
+/// The targets of a comma-separated list of such URLs (several nodes of one
+/// cluster); `fallback` alone when the list is empty. Throws usage_error.
+std::vector<target> parse_targets(const std::string& list, const std::string& proto_name,
+                                  const target& fallback);
 
 } // namespace bench
