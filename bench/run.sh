@@ -107,6 +107,7 @@ cleanup() {
   if [ -n "$PG_DIR" ]; then
     sleep 1 # the nodes' last connections close before the server stops
     "$ROOT/scripts/pg-test-server.sh" stop "$PG_DIR/srv" || true
+    rmdir "$PG_DIR" 2>/dev/null || true
   fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     local d
