@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import unittest
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
@@ -150,18 +151,95 @@ def _rows_from_json(text: str) -> list[PgRow]:
 _READS = ("select", "with", "values", "table", "show")
 
 
-def pg_query(url: str, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
-    """Runs one statement; returns its rows (a write without RETURNING gives [])."""
+def _wrap(sql: str, params: Iterable[Any]) -> tuple[str, bool]:
+    """The statement to send, and whether it answers rows (as one JSON array)."""
     stmt = fill_placeholders(sql, params).strip().rstrip(";").strip()
     head = stmt.split(None, 1)[0].lower() if stmt else ""
     if head in _READS:
-        wrapped = f"SELECT coalesce(json_agg(t), '[]'::json) FROM ({stmt}) t"
-    elif head in ("insert", "update", "delete") and " returning " in stmt.lower():
-        wrapped = f"WITH t AS ({stmt}) SELECT coalesce(json_agg(t), '[]'::json) FROM t"
-    else:
-        psql(url, stmt)
-        return []
-    return _rows_from_json(psql(url, wrapped))
+        return f"SELECT coalesce(json_agg(t), '[]'::json) FROM ({stmt}) t", True
+    if head in ("insert", "update", "delete") and " returning " in stmt.lower():
+        return f"WITH t AS ({stmt}) SELECT coalesce(json_agg(t), '[]'::json) FROM t", True
+    return stmt, False
+
+
+def pg_query(url: str, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
+    """Runs one statement in a psql process of its own; returns its rows (a write
+    without RETURNING gives [])."""
+    stmt, rows = _wrap(sql, params)
+    out = psql(url, stmt)
+    return _rows_from_json(out) if rows else []
+
+
+class PgSession:
+    """One long-lived `psql` process: statements go in on its stdin and come back
+    between markers, so a test pays ~1 ms a statement instead of a process start,
+    and BEGIN ... COMMIT is a real transaction.  Not thread-safe on its own (the
+    callers hold a lock)."""
+
+    _MARK = "__solod_e2e_end__"
+
+    def __init__(self, url: str):
+        self.url = url
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=0", "-d", self.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PGCONNECT_TIMEOUT": "10"})
+
+    def _read_until_mark(self, stream) -> list[str]:
+        lines = []
+        while True:
+            raw = stream.readline()
+            if not raw:
+                raise PgError("psql ended: " + "".join(lines)[-2000:])
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if line == self._MARK:
+                return lines
+            lines.append(line)
+
+    def run(self, stmt: str) -> str:
+        """Sends one statement; returns its output. Raises PgError on an error."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        assert self.proc is not None and self.proc.stdin is not None
+        script = f"{stmt};\n\\echo {self._MARK}\n\\warn {self._MARK}\n"
+        try:
+            self.proc.stdin.write(script.encode("utf-8"))
+            self.proc.stdin.flush()
+            out = self._read_until_mark(self.proc.stdout)
+            err = self._read_until_mark(self.proc.stderr)
+        except (OSError, PgError) as e:
+            self.close()
+            raise PgError(f"psql session lost ({e}); statement: {stmt[:500]}") from None
+        errors = [line for line in err if "ERROR:" in line or "FATAL:" in line]
+        if errors:
+            raise PgError("; ".join(errors) + f"\nstatement: {stmt[:1000]}")
+        return "\n".join(out)
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
+        stmt, rows = _wrap(sql, params)
+        out = self.run(stmt)
+        return _rows_from_json(out) if rows else []
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            self.proc = None
 
 
 class PgCursor:
@@ -184,33 +262,33 @@ class PgCursor:
 
 
 class PgConnection:
-    """A stand-in for the sqlite3 connection of `Solod.db()` on PostgreSQL.
-
-    Each statement runs on its own (autocommit); BEGIN/COMMIT/ROLLBACK are
-    accepted and do nothing, which is enough for tests that insert fixture
-    rows.  An INSERT gets `RETURNING *` so that `lastrowid` works.  Tests that
-    need a real transaction (e.g. to hold SQLite's write lock) are SQLite-only.
-    """
+    """A stand-in for the sqlite3 connection of `Solod.db()` on PostgreSQL: a psql
+    session of its own. BEGIN IMMEDIATE becomes BEGIN; an INSERT gets `RETURNING *`
+    so that `lastrowid` works. Close it (or use `with`)."""
 
     def __init__(self, url: str):
         self.url = url
+        self._session = PgSession(url)
+        self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> PgCursor:
         words = sql.strip().rstrip(";").split()
-        if words and words[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "END"):
-            return PgCursor([])
-        if words and words[0].upper() == "INSERT" and " returning " not in sql.lower():
+        if [w.upper() for w in words[:2]] == ["BEGIN", "IMMEDIATE"]:
+            sql = "BEGIN"
+        elif words and words[0].upper() == "INSERT" and " returning " not in sql.lower():
             sql = sql.strip().rstrip(";") + " RETURNING *"
-        return PgCursor(pg_query(self.url, sql, params))
+        with self._lock:
+            return PgCursor(self._session.query(sql, params))
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            self._session.close()
 
     def __enter__(self) -> "PgConnection":
         return self
 
     def __exit__(self, *exc) -> None:
-        pass
+        self.close()
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -226,9 +304,19 @@ class PgDatabase:
         psql(self.maintenance_url, f'CREATE DATABASE "{self.name}"')
         self.url = url_with_database(self.maintenance_url, self.name)
         self._dropped = False
+        self._session = PgSession(self.url)  # autocommit; shared by the test's threads
+        self._lock = threading.Lock()
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
-        return pg_query(self.url, sql, params)
+        """One statement on the database's shared psql session (restarted once if it was
+        lost, e.g. by a PostgreSQL restart)."""
+        with self._lock:
+            try:
+                return self._session.query(sql, params)
+            except PgError as e:
+                if "session lost" not in str(e):
+                    raise
+                return self._session.query(sql, params)
 
     def connection(self) -> PgConnection:
         return PgConnection(self.url)
@@ -238,6 +326,8 @@ class PgDatabase:
         if self._dropped:
             return
         self._dropped = True
+        with self._lock:
+            self._session.close()
         try:
             psql(self.maintenance_url, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         except PgError:
