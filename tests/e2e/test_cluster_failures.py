@@ -79,8 +79,11 @@ class Kill9Test(ClusterTestCase):
         watcher = b.ws(ty)
         subscribe_presence(watcher)
         on_a = a.ws(tx)
-        watcher.recv_until(lambda m: m.get("type") == "presence" and m.get("user") == x
-                           and m.get("status") == "online", timeout=NEWS_BOUND)
+        try:
+            watcher.recv_until(lambda m: m.get("type") == "presence" and m.get("user") == x
+                               and m.get("status") == "online", timeout=NEWS_BOUND)
+        except (TimeoutError, WsClosed) as e:
+            self.fail(f"B's subscriber never saw {x} (on A) come online: {e!r}")
         a.kill9()
         killed = time.monotonic()
         try:
