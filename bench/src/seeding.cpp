@@ -83,9 +83,14 @@ int run_seed(const arguments& args) {
     long long user_id = 0;
     const std::string ip = "127.0.0.1";
     const std::string agent = "solod-bench seed";
+    // PostgreSQL: the id comes back with RETURNING (SOCI has no last insert id there).
+    const bool pg = url.dialect == solod::sql_dialect::postgresql;
     soci::statement insert_user =
-      (sql->prepare << "INSERT INTO users (username, password_hash, created_at) VALUES (:u, :p, :c)",
-       soci::use(name), soci::use(hash), soci::use(now_text));
+      pg ? (sql->prepare << "INSERT INTO users (username, password_hash, created_at) VALUES (:u, :p, :c) "
+                            "RETURNING id",
+            soci::use(name), soci::use(hash), soci::use(now_text), soci::into(user_id))
+         : (sql->prepare << "INSERT INTO users (username, password_hash, created_at) VALUES (:u, :p, :c)",
+            soci::use(name), soci::use(hash), soci::use(now_text));
     soci::statement insert_session =
       (sql->prepare << "INSERT INTO sessions (id, user_id, login_ts, ip_address, user_agent, last_seen, "
                        "expires_at) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex)",
@@ -98,7 +103,9 @@ int run_seed(const arguments& args) {
       } catch (const soci::soci_error& e) {
         throw std::runtime_error("cannot add user '" + name + "' (seed a fresh database): " + e.what());
       }
-      sql->get_last_insert_id("users", user_id);
+      if (!pg) {
+        sql->get_last_insert_id("users", user_id);
+      }
       session_id = solod::random_hex(16);
       insert_session.execute(true);
 
