@@ -290,6 +290,13 @@ class PgConnection:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # tests use `s.db().execute(...)` without closing, as with sqlite3: end psql here
+        try:
+            self._session.close()
+        except Exception:  # noqa: BLE001 (interpreter shutdown)
+            pass
+
 
 # -- databases -------------------------------------------------------------------------------
 
