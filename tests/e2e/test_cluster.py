@@ -146,6 +146,25 @@ class CrossNodePresenceTest(ClusterTestCase):
             self.assertTrue(gone, f"{x} still online on node {i} after leaving")
         on_b.close()
 
+    def test_a_message_over_8000_bytes_crosses_nodes_whole(self):
+        # NOTIFY carries at most 8,000 bytes: a bigger relay goes through cluster_news
+        a, b, _ = self.cluster.nodes
+        x, _ = a.new_user(PASSWORD)
+        y, _ = b.new_user(PASSWORD)
+        on_a = a.ws(a.login_ok(x, PASSWORD)["token"])
+        on_b = b.ws(b.login_ok(y, PASSWORD)["token"])
+        text = ("é✓ \"quoted\" " + unique_name("big")) * 700  # ~20,000 bytes of UTF-8
+        self.assertGreater(len(text.encode()), 16000)
+        on_a.send_json({"type": "message", "to": y, "text": text})
+        try:
+            m = on_b.recv_until(lambda m: m.get("type") == "message", timeout=NEWS_BOUND)
+        except (TimeoutError, WsClosed) as e:
+            self.fail(f"the big message did not reach B: {e!r}")
+        self.assertEqual(m.get("from"), x)
+        self.assertEqual(m.get("text"), text)
+        on_a.close()
+        on_b.close()
+
     def test_user_connected_on_two_nodes_stays_online_until_both_leave(self):
         a, b, c = self.cluster.nodes
         x, _ = a.new_user(PASSWORD)
