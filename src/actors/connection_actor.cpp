@@ -143,7 +143,15 @@ void on_attached(connection_self* self, attach_status status, caf::actor user) {
   st.user = std::move(user);
   self->monitor(st.user);
   const auto& s = st.who->session;
-  self->send(st.presence(), join_atom::value, s.user_id, s.username, st.info.id, st.sink);
+  cluster_connection row;
+  row.connection_id = st.info.id;
+  row.user_id = s.user_id;
+  row.username = s.username;
+  row.session_id = s.id;
+  row.ip_address = st.info.ip;
+  row.user_agent = st.info.user_agent;
+  row.connected_at = st.info.connected_at;
+  self->send(st.presence(), join_atom::value, std::move(row), st.sink);
   // One hand-off: the welcome, and from then on the session answers pings itself.
   st.sink->go_live(outbound(self, json{{"type", "welcome"},
                                        {"user", {{"id", s.user_id}, {"username", s.username}}},
@@ -166,6 +174,16 @@ void attach(connection_self* self, principal who) {
 
 void authenticate(connection_self* self, const std::string& token) {
   auto who = self->state.ctx->auth->authenticate(token);
+  if (!who && !self->state.ctx->auth->available()) {
+    // This node has lost the cluster's news: the token may be live, so no
+    // 4401; 1013 (try again later) sends the client to retry or another node.
+    close_with(self,
+               json{{"type", "error"},
+                    {"code", "unavailable"},
+                    {"message", "this node is resynchronising with the cluster; try again"}},
+               1013, "try again later");
+    return;
+  }
   if (!who) {
     refuse_auth(self, "invalid_token");
     return;

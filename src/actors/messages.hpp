@@ -2,6 +2,7 @@
 /// @brief The atoms and message types the actors exchange.
 
 #include "actors/ws_sink.hpp"
+#include "storage/cluster_repository.hpp"
 #include "storage/records.hpp"
 
 #include <caf/actor.hpp>
@@ -46,6 +47,18 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using swept_atom = caf::atom_constant<caf::atom("swept")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using recovered_atom = caf::atom_constant<caf::atom("recovered")>;
+using refused_atom = caf::atom_constant<caf::atom("refused")>;
+using remote_atom = caf::atom_constant<caf::atom("remote")>;
+using news_atom = caf::atom_constant<caf::atom("news")>;
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using connected_atom = caf::atom_constant<caf::atom("connected")>;
+using synced_atom = caf::atom_constant<caf::atom("synced")>;
+using applied_atom = caf::atom_constant<caf::atom("applied")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+using local_atom = caf::atom_constant<caf::atom("local")>;
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
 /// Test hook only: honoured by an actor whose context has `test_hooks` set.
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
 
@@ -86,6 +99,21 @@ struct end_request {
 
 /// Called once: true if the session was live and is now ended (and audited).
 using end_reply = std::function<void(bool ended)>;
+
+/// A change another node made to a user's session, heard through the news
+/// (or found by a resync): applied in memory only, since that node wrote the
+/// row and the audit.
+struct remote_change {
+  enum class kind { started, ended };
+  kind what = kind::ended;
+  session_record session; ///< started: the new session; ended: its user_id and id
+  std::string old_id;     ///< started: the session it ended ("" if none)
+  std::string reason;     ///< ended: the row's end_reason
+};
+
+/// Called once: true when the user's actor applied a remote change, false
+/// when it failed first (it then dropped the user's session from memory).
+using applied_reply = end_reply; // same signature: one message type for CAF
 
 // -- connections ----------------------------------------------------------------
 
@@ -141,6 +169,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::login_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::login_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::end_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::end_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::remote_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::cluster_connection)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::presence_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<solod::cluster_connection>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::end_reason)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::audit_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::session_record)

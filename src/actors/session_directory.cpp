@@ -119,6 +119,18 @@ caf::behavior session_directory(directory_self* self, const user_context* ctx) {
       // The user actor answers the connection directly.
       return self->delegate(dest, a, std::move(req));
     },
+    [=](remote_atom a, remote_change& change, applied_reply& applied) {
+      auto user_id = change.session.user_id;
+      auto& users = self->state.users;
+      if (change.what == remote_change::kind::ended && users.count(user_id) == 0) {
+        // No actor here, so no connection here: forgetting the token is all.
+        self->state.ctx->registry->erase(user_id, change.session.id);
+        applied(true);
+        return;
+      }
+      auto& dest = route(self, user_id);
+      self->send(dest, a, std::move(change), applied_reply{answer_once<bool>(std::move(applied), false)});
+    },
     [=](restore_atom a, session_record& s) {
       auto& dest = route(self, s.user_id);
       self->send(dest, a, std::move(s));

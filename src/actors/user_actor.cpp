@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 
@@ -66,6 +67,22 @@ struct user_state {
   bool recovery_due = false;
   bool recovery_holds_logins = false; ///< `writing` is set by the recovery, not a login
   bool fail_next_started = false;     ///< test hook (fail_point::next_started)
+  /// Sessions of this user known to have ended (newest last): news of their
+  /// start that arrives late must not bring them back.
+  std::deque<std::string> ended_ids;
+
+  void remember_ended(const std::string& id) {
+    if (id.empty()) {
+      return;
+    }
+    ended_ids.push_back(id);
+    if (ended_ids.size() > 16) {
+      ended_ids.pop_front();
+    }
+  }
+  bool known_ended(const std::string& id) const {
+    return std::find(ended_ids.begin(), ended_ids.end(), id) != ended_ids.end();
+  }
 
   time_point now() const { return ctx->clk->now(); }
 };
@@ -130,6 +147,7 @@ live_session drop_live(user_self* self, kick_reason kick) {
   live_session ended = std::move(*st.live);
   st.live.reset();
   st.ctx->registry->erase(st.user_id, ended.id);
+  st.remember_ended(ended.id);
   return ended;
 }
 
@@ -182,32 +200,40 @@ void record_end(user_self* self, const live_session& ended, std::string reason_t
   auto self_handle = caf::actor_cast<caf::actor>(self);
   // The answer waits for the row: whoever hears "ended" may read the table.
   st.ending++;
-  auto done = [self_handle, ev, reply] {
-    caf::anon_send(self_handle, ended_atom::value, ev, reply);
+  // `changed` false: another node ended the row first, and audited that end.
+  auto done = [self_handle, ev, reply](bool changed) {
+    caf::anon_send(self_handle, ended_atom::value, ev, reply, changed);
   };
   bool queued = submit(
     self, [id = ended.id, reason_text, at, done](soci::session& sql) {
-      session_repository(sql).end(id, reason_text, at);
-      done();
+      done(session_repository(sql).end(id, reason_text, at));
     },
     [id = ended.id, done](const std::string& what) {
       // The session is already dead in memory; its row stays open until the
       // database is back and the expiry at start-up ends it.
       spdlog::error("user: cannot record end of session {}: {}", id.substr(0, 8), what);
-      done();
+      done(true);
     },
     db_pool::wait::until_run); // ended in memory already: the row must follow, however late
   if (!queued) {
     spdlog::error("user: database queue full; end of session {} not recorded", ended.id.substr(0, 8));
-    done();
+    done(true);
   }
 }
 
-/// The database has recorded the end of a session: audit it, then answer.
-void on_ended(user_self* self, audit_event ev, end_reply reply) {
+/// The database has recorded the end of a session: audit it (unless another
+/// node ended the row first, `changed` false), then answer.
+void on_ended(user_self* self, audit_event ev, end_reply reply, bool changed) {
   auto& st = self->state;
   st.ending--;
   auto ctx = st.ctx;
+  if (!changed) {
+    if (reply) {
+      reply(true);
+    }
+    schedule_retire(self);
+    return;
+  }
   if (ctx->cfg->audit.durability == audit_durability::commit && reply) {
     // Until the commit answers, retiring would drop the reply: stay.
     st.auditing++;
@@ -252,6 +278,8 @@ void make_live(user_self* self, const session_record& s, time_point last_seen) {
 }
 
 /// The database has recorded the new session: make it live and answer.
+/// `old_id` is the session the database ended for it: the truth, even when
+/// memory had not yet heard of it (it began on another node a moment ago).
 void on_started(user_self* self, const session_record& s, const std::string& old_id,
                 login_reply reply) {
   auto& st = self->state;
@@ -263,20 +291,20 @@ void on_started(user_self* self, const session_record& s, const std::string& old
                       {"user_agent", s.user_agent},
                       {"at", format_iso8601(s.login_ts)}};
     kick_connections(self, kick_reason::superseded, to_json_text(by));
-    live_session old = std::move(*st.live);
+    st.remember_ended(st.live->id);
     st.live.reset();
+  }
+  st.remember_ended(old_id);
+  if (!old_id.empty()) {
     audit(self, audit_event{.timestamp = s.login_ts,
                             .event_type = "session_superseded",
                             .user_id = st.user_id,
-                            .username = old.username,
-                            .session_id = old.id,
+                            .username = s.username,
+                            .session_id = old_id,
                             .ip_address = s.ip_address,
                             .user_agent = s.user_agent,
                             .status = "success",
                             .error_message = "superseded by " + s.id.substr(0, 8)});
-  } else if (!old_id.empty()) {
-    spdlog::debug("user {}: database ended session {} unknown to memory", st.user_id,
-                  old_id.substr(0, 8));
   }
   make_live(self, s, s.login_ts);
 
@@ -313,20 +341,26 @@ void on_started(user_self* self, const session_record& s, const std::string& old
   }
 }
 
+/// A login refused because the user has a live session (deny_new).
+void refuse_login(user_self* self, const login_request& req, login_reply& reply) {
+  audit(self, audit_event{.timestamp = self->state.now(),
+                          .event_type = "login_failure",
+                          .user_id = self->state.user_id,
+                          .username = req.username,
+                          .ip_address = req.ip,
+                          .user_agent = req.user_agent,
+                          .status = "failure",
+                          .error_message = "session_active"});
+  reply(login_outcome{login_outcome::status::session_active, {}});
+}
+
 void begin_login(user_self* self, const login_request& req, login_reply reply) {
   auto& st = self->state;
   auto ctx = st.ctx;
   auto now = st.now();
-  if (st.live && ctx->cfg->auth.policy == session_policy::deny_new && now < st.live->expires_at) {
-    audit(self, audit_event{.timestamp = now,
-                            .event_type = "login_failure",
-                            .user_id = st.user_id,
-                            .username = req.username,
-                            .ip_address = req.ip,
-                            .user_agent = req.user_agent,
-                            .status = "failure",
-                            .error_message = "session_active"});
-    reply(login_outcome{login_outcome::status::session_active, {}});
+  const bool deny_new = ctx->cfg->auth.policy == session_policy::deny_new;
+  if (st.live && deny_new && now < st.live->expires_at) {
+    refuse_login(self, req, reply);
     start_next_login(self);
     return;
   }
@@ -341,11 +375,18 @@ void begin_login(user_self* self, const login_request& req, login_reply reply) {
   s.user_agent = req.user_agent;
 
   auto self_handle = caf::actor_cast<caf::actor>(self);
+  // deny_new is decided again in the database, under the user's row lock: a
+  // session may have begun on another node a moment ago.
+  auto policy = deny_new ? live_policy::refuse : live_policy::replace;
   st.writing = true;
   bool queued = submit(
-    self, [s, self_handle, reply](soci::session& sql) {
-      auto old = session_repository(sql).start(s, "superseded");
-      caf::anon_send(self_handle, started_atom::value, s, old.value_or(""), reply);
+    self, [s, self_handle, req, reply, policy](soci::session& sql) {
+      auto result = session_repository(sql).start(s, "superseded", policy);
+      if (!result.started) {
+        caf::anon_send(self_handle, refused_atom::value, req, reply);
+        return;
+      }
+      caf::anon_send(self_handle, started_atom::value, s, result.ended.value_or(""), reply);
     },
     [self_handle, reply](const std::string& what) {
       spdlog::error("user: cannot record new session: {}", what);
@@ -456,6 +497,102 @@ void schedule_retire(user_self* self) {
   }
 }
 
+// -- other nodes and idleness ------------------------------------------------------
+
+/// The kick a session end recorded by another node (its row's end_reason) causes here.
+kick_reason kick_of_row_reason(const std::string& reason) {
+  if (reason == "superseded") {
+    return kick_reason::superseded;
+  }
+  if (reason == "logout" || reason == "audit_failed") {
+    return kick_reason::logout;
+  }
+  if (reason == "expired") {
+    return kick_reason::expired;
+  }
+  if (reason == "server_error") {
+    return kick_reason::server_error;
+  }
+  return kick_reason::admin; // admin, and the CLI's disable and passwd
+}
+
+/// Applies another node's change in memory: that node wrote the row and the
+/// audit, so here only the registry, the timers and the local connections change.
+void apply_remote(user_self* self, const remote_change& change) {
+  auto& st = self->state;
+  const auto& s = change.session;
+  if (change.what == remote_change::kind::ended) {
+    st.remember_ended(s.id);
+    if (st.live && st.live->id == s.id) {
+      drop_live(self, kick_of_row_reason(change.reason));
+      schedule_retire(self);
+    }
+    return;
+  }
+  if (st.known_ended(s.id) || (st.live && st.live->id == s.id)) {
+    return; // late news of a session already over, or known
+  }
+  if (st.live) {
+    nlohmann::json by{{"ip", s.ip_address},
+                      {"user_agent", s.user_agent},
+                      {"at", format_iso8601(s.login_ts)}};
+    kick_connections(self, kick_reason::superseded, to_json_text(by));
+    st.ctx->registry->erase(st.user_id, st.live->id);
+    st.remember_ended(st.live->id);
+    st.live.reset();
+  }
+  st.remember_ended(change.old_id);
+  make_live(self, s, s.last_seen);
+}
+
+/// The idle timer found the session quiet on this node: end it in the
+/// database only if no node holds a connection of it or has served it since
+/// (another node may be serving it right now).
+void check_idle_in_db(user_self* self, const live_session& live) {
+  auto& st = self->state;
+  auto self_handle = caf::actor_cast<caf::actor>(self);
+  auto now = st.now();
+  auto since = now - st.ctx->cfg->auth.idle_timeout;
+  st.ending++;
+  bool queued = submit(
+    self, [self_handle, id = live.id, since, now](soci::session& sql) {
+      bool ended = session_repository(sql).end_if_idle(id, since, now);
+      caf::anon_send(self_handle, idle_atom::value, id, ended);
+    },
+    [self_handle, id = live.id](const std::string&) {
+      caf::anon_send(self_handle, idle_atom::value, id, false);
+    });
+  if (!queued) {
+    caf::anon_send(self_handle, idle_atom::value, live.id, false);
+  }
+}
+
+/// The database answered the idle check: the row has ended (audit it, as
+/// its end happened here), or the session is in use elsewhere (check later).
+void on_idle_checked(user_self* self, const std::string& id, bool ended) {
+  auto& st = self->state;
+  st.ending--;
+  if (!st.live || st.live->id != id) {
+    schedule_retire(self);
+    return;
+  }
+  if (!ended) {
+    self->delayed_send(self, st.ctx->cfg->auth.idle_timeout, idle_atom::value, id);
+    return;
+  }
+  live_session gone = drop_live(self, kick_reason::expired);
+  audit(self, audit_event{.timestamp = st.now(),
+                          .event_type = "session_expired",
+                          .user_id = st.user_id,
+                          .username = gone.username,
+                          .session_id = gone.id,
+                          .ip_address = gone.ip,
+                          .user_agent = gone.user_agent,
+                          .status = "success",
+                          .error_message = "expired"});
+  schedule_retire(self);
+}
+
 caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t user_id,
                          caf::actor directory, std::shared_ptr<std::atomic<int>> db_jobs) {
   auto& st = self->state;
@@ -548,8 +685,20 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
       reply(login_outcome{login_outcome::status::unavailable, {}});
       start_next_login(self);
     },
-    [=](ended_atom, audit_event& ev, end_reply& reply) {
-      on_ended(self, std::move(ev), std::move(reply));
+    [=](ended_atom, audit_event& ev, end_reply& reply, bool changed) {
+      on_ended(self, std::move(ev), std::move(reply), changed);
+    },
+    [=](refused_atom, const login_request& req, login_reply& reply) {
+      self->state.writing = false;
+      refuse_login(self, req, reply);
+      start_next_login(self);
+    },
+    [=](idle_atom, const std::string& id, bool ended) { on_idle_checked(self, id, ended); },
+    // -- from the cluster actor (another node's change) ---------------------------
+    [=](remote_atom, remote_change& change, applied_reply& applied) {
+      self->state.received++;
+      apply_remote(self, change);
+      applied(true);
     },
     // -- recovery and test hooks ---------------------------------------------------
     [=](recover_atom) {
@@ -599,7 +748,7 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
       auto last = time_point{milliseconds{st.live->last_seen_ms->load()}};
       auto quiet = std::chrono::duration_cast<milliseconds>(st.now() - last);
       if (st.live->connections->load() == 0 && quiet >= idle_timeout) {
-        end_live(self, end_reason::expired, "", "", nullptr);
+        check_idle_in_db(self, *st.live);
         return;
       }
       auto next = st.live->connections->load() > 0 ? idle_timeout : idle_timeout - quiet;

@@ -3,10 +3,12 @@
 #include "actors/actor_slot.hpp"
 #include "actors/audit_actor.hpp"
 #include "actors/broadcast_budget.hpp"
+#include "actors/cluster_actor.hpp"
 #include "actors/connection_actor.hpp"
 #include "actors/presence_actor.hpp"
 #include "actors/retention_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/online_board.hpp"
 #include "actors/session_directory.hpp"
 #include "storage/session_registry.hpp"
 #include "actors/user_context.hpp"
@@ -28,11 +30,14 @@
 #include "net/ws_tracker.hpp"
 #include "storage/database.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/cluster_repository.hpp"
 #include "storage/migrations.hpp"
+#include "storage/news_listener.hpp"
 #include "storage/session_repository.hpp"
 #include "util/clock.hpp"
 #include "util/logging.hpp"
 #include "util/metrics.hpp"
+#include "util/node_id.hpp"
 #include "util/open_files.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -103,6 +108,17 @@ std::vector<session_record> prepare_database(const database_url& url) {
   return session_repository(*sql).load_live();
 }
 
+/// A clean stop: this node's connections leave presence everywhere now,
+/// rather than when the others find its heartbeat silent.
+void leave_cluster(const database_url& url) {
+  try {
+    auto sql = open_database(url);
+    cluster_repository(*sql).remove_node(this_node_id());
+  } catch (const std::exception& e) {
+    spdlog::warn("cluster: cannot remove this node: {} (the others reap it)", e.what());
+  }
+}
+
 } // namespace
 
 int run_server(const config& cfg, const environment& env) {
@@ -133,6 +149,11 @@ int run_server(const config& cfg, const environment& env) {
   metrics stats;
   prepare_open_files(cfg, stats);
   session_registry registry;
+  if (url.dialect == sql_dialect::postgresql) {
+    // Other nodes may change sessions before this one hears them: no token
+    // is accepted until the news connection is up and memory resynced.
+    registry.set_trusted(false);
+  }
   stats.live_sessions = [&registry] { return registry.size(); };
   token_codec tokens(secret);
   secret.assign(secret.size(), '\0');
@@ -205,9 +226,23 @@ int run_server(const config& cfg, const environment& env) {
   }
   spdlog::info("restored {} live sessions", live.size());
 
-  // Restarted if it fails; connection actors read the current one from the slot.
+  // The link to the other nodes (on SQLite: to the CLI beside this server).
   actor_slot presence;
-  supervise_presence(system, &stats, presence, uctx.test_hooks);
+  online_board online;
+  cluster_options cluster_opts;
+  cluster_opts.db = &db;
+  cluster_opts.registry = &registry;
+  cluster_opts.clk = &clk;
+  cluster_opts.directory = directory;
+  cluster_opts.presence = &presence;
+  cluster_opts.address = cfg.server.listen;
+  auto cluster = spawn_cluster_actor(system, cluster_opts);
+  // Restarted if it fails; connection actors read the current one from the slot.
+  supervise_presence(system, &stats, presence, uctx.test_hooks, presence_links{cluster, &online});
+  cluster_news_sink news_sink(cluster, registry);
+  news_listener news(url, news_sink, news_listener::timing{});
+  news.start();
+  spdlog::info("node {} joins the cluster", this_node_id());
   retention_options retention_opts;
   retention_opts.db = &db;
   retention_opts.clk = &clk;
@@ -219,7 +254,7 @@ int run_server(const config& cfg, const environment& env) {
   authenticator auth(tokens, registry, clk);
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
-                     &files, &hasher, &hashing, audit});
+                     &files, &hasher, &hashing, audit, &online});
 
   broadcast_budget broadcasts(clk, static_cast<std::size_t>(cfg.limits.broadcast_bytes_per_second));
   connection_context cctx;
@@ -347,6 +382,9 @@ int run_server(const config& cfg, const environment& env) {
         [](caf::error& err) { spdlog::error("audit: flush at shutdown failed"); });
   }
   io.stop();
+  news.stop();
+  leave_cluster(url);
+  caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(audit, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(presence.get(), caf::exit_reason::user_shutdown);

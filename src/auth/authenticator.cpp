@@ -16,6 +16,9 @@ std::optional<principal> authenticator::authenticate(std::string_view token) con
   if (ec != std::errc{} || end != claims->sub.data() + claims->sub.size()) {
     return std::nullopt;
   }
+  if (!registry_.trusted()) {
+    return std::nullopt; // fail closed: callers check available() and answer 503
+  }
   auto live = registry_.find(user_id);
   if (!live || live->id != claims->sid || now >= live->expires_at) {
     return std::nullopt;

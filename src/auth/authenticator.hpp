@@ -23,7 +23,13 @@ public:
     : codec_(codec), registry_(registry), clock_(clk) {}
 
   /// The principal of `token`, or nothing; a success marks the session as seen.
+  /// Nothing, too, while !available().
   std::optional<principal> authenticate(std::string_view token) const;
+
+  /// False while the session registry cannot be trusted (this node has lost
+  /// the news of the other nodes): a refused token must then be answered 503,
+  /// not 401, since it may be live.
+  bool available() const { return registry_.trusted(); }
 
 private:
   const token_codec& codec_;

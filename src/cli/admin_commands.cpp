@@ -51,6 +51,32 @@ void audit_cli_action(soci::session& sql, const user_record& user, const std::st
   tx.commit();
 }
 
+/// Ends the user's live session (reason `admin`), audits it and, through the
+/// news in the same transaction, makes every running node kick its
+/// connections (4003) at once. Returns how many sessions it ended.
+std::size_t end_sessions_of(soci::session& sql, const user_record& user) {
+  auto now = system_clock{}.now();
+  auto ended = session_repository(sql).end_live_of(user.id, "", "admin", now);
+  std::vector<audit_event> events;
+  for (const auto& s : ended) {
+    events.push_back(audit_event{.timestamp = now,
+                                 .event_type = "session_terminated",
+                                 .user_id = user.id,
+                                 .username = user.username,
+                                 .session_id = s.id,
+                                 .ip_address = "",
+                                 .user_agent = "solod-cli",
+                                 .status = "success",
+                                 .error_message = "admin"});
+  }
+  if (!events.empty()) {
+    write_transaction tx(sql);
+    login_log_repository(sql).insert_batch(events);
+    tx.commit();
+  }
+  return ended.size();
+}
+
 int user_add(soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
              std::ostream& err) {
   if (!is_valid_username(cmd.name)) {
@@ -97,11 +123,17 @@ int user_change(soci::session& sql, const command_line& cmd, std::istream& in, s
     users.set_password(user->id, password_hasher{}.hash(*password));
     audit_cli_action(sql, *user, "user passwd");
     out << "password of " << user->username << " changed\n";
+    if (end_sessions_of(sql, *user) > 0) {
+      out << "its live session was ended\n";
+    }
   } else {
     bool enable = cmd.command == "user_enable";
     users.set_active(user->id, enable);
     audit_cli_action(sql, *user, enable ? "user enable" : "user disable");
     out << user->username << (enable ? " enabled" : " disabled") << "\n";
+    if (!enable && end_sessions_of(sql, *user) > 0) {
+      out << "its live session was ended\n";
+    }
   }
   return 0;
 }

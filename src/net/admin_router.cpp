@@ -1,6 +1,7 @@
 #include "net/admin_router.hpp"
 
 #include "actors/messages.hpp"
+#include "storage/cluster_repository.hpp"
 #include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/credentials.hpp"
@@ -164,6 +165,11 @@ void admin_router::audit_action(const http_request& req, const user_record& admi
 
 void admin_router::handle(const http_request& req, responder respond) const {
   auto who = deps_.auth->authenticate(request_token(req));
+  if (!who && !deps_.auth->available()) {
+    respond(error_response(503, "unavailable", "this node is resynchronising with the cluster")
+              .with_header("Retry-After", "1"));
+    return;
+  }
   if (!who) {
     respond(error_response(401, "unauthorized", "missing, invalid or ended session token"));
     return;
@@ -483,12 +489,17 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
   rows.resize(std::min(rows.size(), *limit));
   json list = json::array();
   for (const auto& s : rows) {
-    int connections = 0;
+    // Live sessions: their connections on every node, and which node holds each.
+    json connection_list = json::array();
     if (!s.logout_ts) {
-      if (auto live = deps_.registry->find(s.user_id); live && live->id == s.id) {
-        connections = live->connections->load();
+      for (const auto& c : cluster_repository(sql).connections_of(s.id)) {
+        connection_list.push_back(json{{"id", c.connection_id.substr(0, 8)},
+                                       {"node", c.node_id},
+                                       {"ip", c.ip_address},
+                                       {"connected_at", format_iso8601(c.connected_at)}});
       }
     }
+    auto connections = connection_list.size();
     list.push_back(json{
       {"id", s.id},
       {"user_id", s.user_id},
@@ -499,6 +510,7 @@ void admin_router::list_sessions(soci::session& sql, const http_request& req,
       {"ip", s.ip_address},
       {"user_agent", s.user_agent},
       {"connections", connections},
+      {"connection_list", std::move(connection_list)},
     });
   }
   json next;

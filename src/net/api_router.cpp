@@ -1,5 +1,7 @@
 #include "net/api_router.hpp"
 
+#include "actors/online_board.hpp"
+
 #include "actors/messages.hpp"
 #include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
@@ -64,6 +66,13 @@ http_response unauthorized() {
 
 http_response unavailable(const std::string& why) {
   return error_response(503, "unavailable", why).with_header("Retry-After", "1");
+}
+
+/// A refused token: 401, or 503 while this node cannot trust its view of the
+/// cluster's sessions (the token may be live; the client should retry).
+http_response refused(const authenticator& auth) {
+  return auth.available() ? unauthorized()
+                          : unavailable("this node is resynchronising with the cluster");
 }
 
 std::string session_cookie(const std::string& token, long long max_age, bool secure) {
@@ -314,7 +323,7 @@ void api_router::do_login(const http_request& req, responder respond) const {
 void api_router::do_logout(const http_request& req, responder respond) const {
   auto who = deps_.auth->authenticate(request_token(req));
   if (!who) {
-    respond(unauthorized());
+    respond(refused(*deps_.auth));
     return;
   }
   auto client = client_of(req);
@@ -334,7 +343,7 @@ void api_router::do_logout(const http_request& req, responder respond) const {
 void api_router::do_me(const http_request& req, responder respond) const {
   auto who = deps_.auth->authenticate(request_token(req));
   if (!who) {
-    respond(unauthorized());
+    respond(refused(*deps_.auth));
     return;
   }
   auto session = who->session;
@@ -357,21 +366,16 @@ void api_router::do_me(const http_request& req, responder respond) const {
 
 void api_router::do_online(const http_request& req, responder respond) const {
   if (!deps_.auth->authenticate(request_token(req))) {
-    respond(unauthorized());
+    respond(refused(*deps_.auth));
     return;
   }
-  // Online means at least one open WebSocket connection.
-  std::set<std::string> names;
-  deps_.registry->for_each([&](const live_session& s) {
-    if (s.connections->load() > 0) {
-      names.insert(s.username);
-    }
-  });
+  // Online means at least one open WebSocket connection, on any node.
   json users = json::array();
-  for (const auto& n : names) {
-    users.push_back(n);
+  for (auto& n : deps_.online->names()) {
+    users.push_back(std::move(n));
   }
-  respond(json_response(200, to_json_text(json{{"users", users}, {"count", names.size()}})));
+  auto count = users.size();
+  respond(json_response(200, to_json_text(json{{"users", std::move(users)}, {"count", count}})));
 }
 
 void api_router::do_healthz(responder respond) const {

@@ -23,6 +23,7 @@ class static_files;
 class token_codec;
 struct config;
 struct metrics;
+class online_board;
 
 /// What the handlers work with; owned by the server.
 struct api_deps {
@@ -39,6 +40,8 @@ struct api_deps {
   const password_hasher* hasher = nullptr;
   hashing_pool* hashing = nullptr;
   caf::actor audit;
+  /// Who is online on every node (kept by the presence actor).
+  const online_board* online = nullptr;
 };
 
 /// Dispatches requests: the API, its compatibility aliases, health, metrics, pages.

@@ -61,6 +61,13 @@ public:
   /// Visits every live session (a snapshot per shard).
   void for_each(const std::function<void(const live_session&)>& visit) const;
 
+  /// False while memory may be missing news from other nodes (the news
+  /// connection is down, or the node is resyncing): then no token is accepted.
+  bool trusted() const { return trusted_.load(std::memory_order_acquire); }
+
+  /// Set by the cluster actor as the news connection comes and goes.
+  void set_trusted(bool trusted) { trusted_.store(trusted, std::memory_order_release); }
+
 private:
   static constexpr std::size_t shard_count = 64;
   struct shard {
@@ -73,6 +80,7 @@ private:
 
   mutable std::array<shard, shard_count> shards_;
   std::atomic<std::int64_t> size_{0};
+  std::atomic<bool> trusted_{true};
 };
 
 } // namespace solod

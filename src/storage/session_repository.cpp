@@ -1,5 +1,6 @@
 #include "storage/session_repository.hpp"
 
+#include "storage/cluster_news.hpp"
 #include "storage/write_transaction.hpp"
 #include "util/time_format.hpp"
 
@@ -58,39 +59,133 @@ struct session_row {
 
 } // namespace
 
-std::optional<std::string> session_repository::start(const session_record& s,
-                                                      const std::string& old_reason) {
+namespace {
+
+/// Locks the user's row until the transaction ends. PostgreSQL needs it: two
+/// nodes' logins of one user would both see the same live session. SQLite's
+/// write_transaction already holds the database's one write lock.
+void lock_user(soci::session& sql, long long user_id) {
+  if (is_postgresql(sql)) {
+    long long id = 0;
+    sql << "SELECT id FROM users WHERE id = :u FOR UPDATE", soci::use(user_id), soci::into(id);
+  }
+}
+
+} // namespace
+
+start_result session_repository::start(const session_record& s, const std::string& old_reason,
+                                       live_policy policy) {
   long long user_id = s.user_id;
   std::string now = format_iso8601(s.login_ts);
   std::string expires = format_iso8601(s.expires_at);
-  std::optional<std::string> ended;
+  start_result result;
+  news_batch news;
 
   write_transaction tx(sql_);
-  std::string old_id;
-  sql_ << "SELECT id FROM sessions WHERE user_id = :u AND logout_ts IS NULL", soci::use(user_id),
-    soci::into(old_id);
+  lock_user(sql_, user_id);
+  std::string old_id, old_expires;
+  sql_ << "SELECT id, expires_at FROM sessions WHERE user_id = :u AND logout_ts IS NULL",
+    soci::use(user_id), soci::into(old_id), soci::into(old_expires);
   if (sql_.got_data()) {
-    ended = old_id;
+    bool expired = old_expires <= now;
+    if (policy == live_policy::refuse && !expired) {
+      result.started = false;
+      return result; // rolled back: nothing changed
+    }
+    std::string reason = expired ? std::string("expired") : old_reason;
     sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id",
-      soci::use(now), soci::use(old_reason), soci::use(old_id);
+      soci::use(now), soci::use(reason), soci::use(old_id);
+    result.ended = old_id;
   }
   sql_ << "INSERT INTO sessions (id, user_id, login_ts, ip_address, user_agent, last_seen, "
           "expires_at) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex)",
     soci::use(s.id), soci::use(user_id), soci::use(now), soci::use(s.ip_address),
     soci::use(s.user_agent), soci::use(now), soci::use(expires);
   sql_ << "UPDATE users SET last_login = :t WHERE id = :u", soci::use(now), soci::use(user_id);
+  news.session_started(s, result.ended.value_or(""));
+  news.publish(sql_);
   tx.commit();
-  return ended;
+  return result;
 }
 
 bool session_repository::end(const std::string& id, const std::string& reason, time_point at) {
   std::string ts = format_iso8601(at);
+  write_transaction tx(sql_);
+  long long user_id = 0;
+  sql_ << "SELECT user_id FROM sessions WHERE id = :id AND logout_ts IS NULL", soci::use(id),
+    soci::into(user_id);
+  if (!sql_.got_data()) {
+    return false;
+  }
   soci::statement st =
     (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
                      "WHERE id = :id AND logout_ts IS NULL",
      soci::use(ts), soci::use(reason), soci::use(id));
   st.execute(true);
-  return st.get_affected_rows() > 0;
+  if (st.get_affected_rows() == 0) {
+    return false;
+  }
+  news_batch news;
+  news.session_ended(user_id, id, reason);
+  news.publish(sql_);
+  tx.commit();
+  return true;
+}
+
+bool session_repository::end_if_idle(const std::string& id, time_point idle_since, time_point at) {
+  std::string ts = format_iso8601(at);
+  std::string since = format_iso8601(idle_since);
+  write_transaction tx(sql_);
+  long long user_id = 0;
+  sql_ << "SELECT user_id FROM sessions s WHERE id = :id AND logout_ts IS NULL "
+          "AND last_seen <= :since AND NOT EXISTS "
+          "(SELECT 1 FROM cluster_connections c WHERE c.session_id = s.id)",
+    soci::use(id), soci::use(since), soci::into(user_id);
+  if (!sql_.got_data()) {
+    return false;
+  }
+  std::string reason = "expired";
+  sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id", soci::use(ts),
+    soci::use(reason), soci::use(id);
+  news_batch news;
+  news.session_ended(user_id, id, reason);
+  news.publish(sql_);
+  tx.commit();
+  return true;
+}
+
+void session_repository::touch(const std::vector<std::pair<std::string, time_point>>& seen) {
+  if (seen.empty()) {
+    return;
+  }
+  write_transaction tx(sql_);
+  std::string id, ts;
+  soci::statement st = (sql_.prepare << "UPDATE sessions SET last_seen = :t "
+                                        "WHERE id = :id AND last_seen < :t2",
+                        soci::use(ts), soci::use(id), soci::use(ts));
+  for (const auto& [sid, at] : seen) {
+    id = sid;
+    ts = format_iso8601(at);
+    st.execute(true);
+  }
+  tx.commit();
+}
+
+std::vector<std::pair<std::string, std::string>> session_repository::ended_among(
+  const std::vector<std::string>& ids) {
+  std::vector<std::pair<std::string, std::string>> dead;
+  std::string id, reason;
+  soci::indicator ind = soci::i_null;
+  soci::statement st = (sql_.prepare << "SELECT end_reason FROM sessions "
+                                        "WHERE id = :id AND logout_ts IS NOT NULL",
+                        soci::use(id), soci::into(reason, ind));
+  for (const auto& candidate : ids) {
+    id = candidate;
+    if (st.execute(true)) {
+      dead.emplace_back(candidate, ind == soci::i_ok ? reason : std::string{});
+    }
+  }
+  return dead;
 }
 
 std::vector<session_record> session_repository::end_live_of(std::int64_t user_id,
@@ -122,6 +217,11 @@ std::vector<session_record> session_repository::end_live_of(std::int64_t user_id
     s.logout_ts = at;
     s.end_reason = reason;
   }
+  news_batch news;
+  for (const auto& s : ended) {
+    news.session_ended(s.user_id, s.id, reason);
+  }
+  news.publish(sql_);
   tx.commit();
   return ended;
 }

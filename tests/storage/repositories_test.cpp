@@ -154,8 +154,8 @@ TEST_CASE("session_repository::start ends the previous live session", "[storage]
   solod::session_repository sessions(*db.sql);
   auto uid = insert_user(*db.sql, "dave");
 
-  CHECK_FALSE(sessions.start(new_session("s1", uid, t0), "superseded"));
-  auto ended = sessions.start(new_session("s2", uid, t0 + 5s), "superseded");
+  CHECK_FALSE(sessions.start(new_session("s1", uid, t0), "superseded").ended);
+  auto ended = sessions.start(new_session("s2", uid, t0 + 5s), "superseded").ended;
   REQUIRE(ended);
   CHECK(*ended == "s1");
 
@@ -176,7 +176,7 @@ TEST_CASE("session_repository::start ends the previous live session", "[storage]
   CHECK(s2->user_agent == "agent");
 
   // The reason is the caller's.
-  auto third = sessions.start(new_session("s3", uid, t0 + 9s), "admin");
+  auto third = sessions.start(new_session("s3", uid, t0 + 9s), "admin").ended;
   REQUIRE(third);
   CHECK(*third == "s2");
   CHECK(sessions.find("s2")->end_reason == "admin");
