@@ -151,8 +151,11 @@ class CrossNodePresenceTest(ClusterTestCase):
         a, b, _ = self.cluster.nodes
         x, _ = a.new_user(PASSWORD)
         y, _ = b.new_user(PASSWORD)
-        on_a = a.ws(a.login_ok(x, PASSWORD)["token"])
+        tx = a.login_ok(x, PASSWORD)["token"]
+        on_a = a.ws(tx)
         on_b = b.ws(b.login_ok(y, PASSWORD)["token"])
+        # (as a user would: the addressee is seen online from A first)
+        self.assertTrue(wait_until(lambda: y in self.online_users(a, tx), NEWS_BOUND, 0.05))
         text = ("é✓ \"quoted\" " + unique_name("big")) * 700  # ~20,000 bytes of UTF-8
         self.assertGreater(len(text.encode()), 16000)
         on_a.send_json({"type": "message", "to": y, "text": text})
