@@ -24,7 +24,9 @@ class PgRestartTest(ClusterTestCase):
         super().setUpClass()
 
     def login_when_back(self, node, name, pw, ua):
-        """Polls a login on `node` until it answers 200 (bounded); returns the body."""
+        """Polls a login on `node` until it answers 200 (bounded); returns the body.
+        Prints the answers before it (a node may answer 503 while its pooled
+        connections find out the server restarted)."""
         answers = []
 
         def attempt():
@@ -38,6 +40,7 @@ class PgRestartTest(ClusterTestCase):
         body = wait_until(attempt, RECOVERY_BOUND, 0.25)
         self.assertTrue(body, f"no login on the node within {RECOVERY_BOUND} s of the "
                               f"restart; answers: {answers[-10:]}")
+        print(f"login as {ua}: answers {answers}", file=sys.stderr)
         return body
 
     def test_nodes_recover_after_a_postgresql_restart(self):
@@ -60,10 +63,10 @@ class PgRestartTest(ClusterTestCase):
             self.assertTrue(ok, f"/healthz on node {i}")
         # news flows again both ways: a login on A kicks B, a login on B kicks A
         on_b = b.ws(second["token"])
-        third = a.login_ok(x, pw, headers={"User-Agent": "device-a/3"})
+        third = self.login_when_back(a, x, pw, "device-a/3")
         self.assert_superseded_by(self.expect_kick(on_b, "superseded", 4001), "device-a/3")
         on_a = a.ws(third["token"])
-        b.login_ok(x, pw, headers={"User-Agent": "device-b/4"})
+        self.login_when_back(b, x, pw, "device-b/4")
         self.assert_superseded_by(self.expect_kick(on_a, "superseded", 4001), "device-b/4")
         # one live session, as always
         self.assertEqual(len(c.live_sessions(first["user"]["id"])), 1)
