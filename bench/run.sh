@@ -405,7 +405,7 @@ if wants cluster; then
     DB_URL=$DB_URL start_solod off commit "$((2 * CLUSTER_CONNECT_N))"
     A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
     # the first N tokens for one node, the next N for two (connections stay open until the end)
-    grep -v '^#' "$A_DIR/tokens.txt" | head -n "$CLUSTER_CONNECT_N" > "$A_DIR/tokens-1.txt"
+    awk -v n="$CLUSTER_CONNECT_N" '!/^#/ && k < n { print; k++ }' "$A_DIR/tokens.txt" > "$A_DIR/tokens-1.txt"
     grep -v '^#' "$A_DIR/tokens.txt" | tail -n "$CLUSTER_CONNECT_N" > "$A_DIR/tokens-2.txt"
     bench connect --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens-1.txt" \
       --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
