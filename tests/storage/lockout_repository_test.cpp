@@ -10,6 +10,7 @@
 
 #include <latch>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -44,6 +45,32 @@ failure_record failure_at(std::int64_t user_id, time_point at, int threshold = 3
   f.locked_until = at + 10min;
   return f;
 }
+
+/// Another connection that keeps every writer of the lockout tables waiting
+/// while it lives: SQLite's write lock, or PostgreSQL's table locks (reads
+/// pass both); on PostgreSQL `tested` then gives up on a lock after 2 s.
+class lockout_write_blocker {
+public:
+  lockout_write_blocker(const test_support::test_database& db, soci::session& tested) {
+    if (tested.get_backend_name() == "sqlite3") {
+      sqlite_.emplace(db);
+      return;
+    }
+    sql_ = db.connect();
+    *sql_ << "BEGIN";
+    *sql_ << "LOCK TABLE login_failures, account_locks IN EXCLUSIVE MODE";
+    tested << "SET lock_timeout = '2s'";
+  }
+  ~lockout_write_blocker() {
+    if (sql_) {
+      *sql_ << "ROLLBACK";
+    }
+  }
+
+private:
+  std::optional<test_support::write_blocker> sqlite_;
+  std::unique_ptr<soci::session> sql_;
+};
 
 long long rows_of(soci::session& sql, const std::string& table, std::int64_t user_id) {
   return count_of(sql, "SELECT COUNT(*) FROM " + table + " WHERE user_id = " + std::to_string(user_id));
@@ -82,8 +109,8 @@ TEST_CASE("lockout_repository::record_success only writes when there is somethin
   lockout_repository repo(*db.sql);
   {
     // Another connection holds the write lock: a success with nothing to
-    // clear must not wait for it (it would, were it to write).
-    test_support::write_blocker blocker(db);
+    // clear must not wait for it (it would, were it to write, and fail).
+    lockout_write_blocker blocker(db, *db.sql);
     CHECK(repo.record_success(id, t0));
   }
   CHECK(repo.record_failure(failure_at(id, t0)) == failure_outcome::counted);
