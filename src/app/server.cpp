@@ -19,6 +19,7 @@
 #include "auth/jwt.hpp"
 #include "auth/jwt_secret.hpp"
 #include "auth/login_service.hpp"
+#include "auth/secret_fingerprint.hpp"
 #include "auth/password_hasher.hpp"
 #include "net/api_router.hpp"
 #include "net/connection_limiter.hpp"
@@ -140,6 +141,10 @@ int run_server(const config& cfg, const environment& env) {
   std::vector<session_record> live;
   try {
     live = prepare_database(url);
+    check_jwt_secret_fingerprint(url, secret);
+  } catch (const config_error& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
