@@ -137,9 +137,10 @@ int run_server(const config& cfg, const environment& env) {
     return 2;
   }
 
-  auto url = database_url::parse(cfg.database.url);
+  database_url url;
   std::vector<session_record> live;
   try {
+    url = database_url::from_config(cfg.database, env);
     live = prepare_database(url);
     check_jwt_secret_fingerprint(url, secret);
   } catch (const config_error& e) {
@@ -166,7 +167,7 @@ int run_server(const config& cfg, const environment& env) {
   const auto cores = core_count();
   password_hasher hasher;
   hashing_pool hashing(cores, 4096);
-  db_pool db(url, 2, 20000, cfg.database.wait_timeout);
+  db_pool db(url, static_cast<std::size_t>(cfg.database.pool_size), 20000, cfg.database.wait_timeout);
   stats.db_wait_timeouts = [&db] { return db.wait_timeouts(); };
   ip_rate_limiter ip_limiter(clk, cfg.limits.login_per_ip_per_minute);
   ip_rate_limiter register_limiter(clk, cfg.limits.register_per_ip_per_minute);
