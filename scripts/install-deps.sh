@@ -6,7 +6,9 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-dev
   libsoci-dev libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev
   libtomlplusplus-dev libsodium-dev libpq-dev)
-test_pkgs=(catch2 python3 curl openssl)
+# postgresql: scripts/pg-test-server.sh runs a throw-away server for the
+# PostgreSQL pass of scripts/test.sh (initdb and pg_ctl as the postgres user).
+test_pkgs=(catch2 python3 curl openssl postgresql)
 # scripts/test.sh --sanitize and scripts/fuzz.sh: clang with libFuzzer and the
 # sanitizer runtimes, and llvm-symbolizer for readable sanitizer reports.
 sanitize_pkgs=(clang libclang-rt-14-dev llvm-14)

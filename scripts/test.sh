@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The one command that installs what is missing, builds solod and its tests,
-# and runs every test (unit, actor, storage, end-to-end, browser) through ctest.
+# and runs every test (unit, actor, storage, end-to-end, browser) through ctest,
+# twice where the database matters: first on SQLite, then the storage, actor
+# and end-to-end suites on a throw-away PostgreSQL (scripts/pg-test-server.sh,
+# stopped and removed afterwards, also on failure or Ctrl-C).
 #   scripts/test.sh [CTEST_ARGS...]              plain build in build/
 #   scripts/test.sh --sanitize [CTEST_ARGS...]   ASan + UBSan build in build-sanitize/
-#     (clang; the libFuzzer targets are built and run too, 30 s each, two at a time)
+#     (clang; the libFuzzer targets are built and run too, 30 s each, two at a time;
+#     on PostgreSQL only the storage and actor suites run sanitized)
+# ctest labels: `pg_only` tests need PostgreSQL (the `pg.*` storage/actor runs,
+# the cluster tests); `pg` tests run again on PostgreSQL (every e2e test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 sanitize=0
 if [[ "${1:-}" == "--sanitize" ]]; then
   sanitize=1
@@ -13,20 +20,44 @@ if [[ "${1:-}" == "--sanitize" ]]; then
 fi
 ./scripts/install-deps.sh --test
 ./scripts/install-browser-deps.sh
+
 if ((sanitize == 0)); then
   ./scripts/build.sh
-  cd build
-  exec ctest --output-on-failure --timeout 900 "$@"
+  build_dir=build
+else
+  build_dir=${SOLOD_SANITIZE_BUILD_DIR:-build-sanitize}
+  source scripts/sanitize-config.sh
+  cmake -S . -B "$build_dir" "${sanitize_cmake_args[@]}" >/dev/null
+  cmake --build "$build_dir" -j "$(nproc 2>/dev/null || echo 2)"
 fi
 
-build_dir=${SOLOD_SANITIZE_BUILD_DIR:-build-sanitize}
-source scripts/sanitize-config.sh
-cmake -S . -B "$build_dir" "${sanitize_cmake_args[@]}" >/dev/null
-cmake --build "$build_dir" -j "$(nproc 2>/dev/null || echo 2)"
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/solod-pg-XXXXXX")
+stop_pg() { "$root/scripts/pg-test-server.sh" stop "$pg_dir" || true; }
+trap stop_pg EXIT
+trap 'exit 130' INT TERM
+pg_url=$("$root/scripts/pg-test-server.sh" start "$pg_dir")
+echo "test.sh: PostgreSQL test server at $pg_url ($pg_dir)"
+
 cd "$build_dir"
-# Everything but the fuzzers one at a time, as in the plain run; then the
-# fuzzers (each one process, one core) two at a time.
+unset SOLOD_TEST_PG_URL
 status=0
-ctest --output-on-failure --timeout 900 -LE fuzz "$@" || status=1
-ctest --output-on-failure --timeout 900 -L fuzz -j 2 "$@" || status=1
+timed() { # NAME COMMAND...: runs it, prints how long it took
+  local name=$1 start=$SECONDS
+  shift
+  "$@" || status=1
+  echo "test.sh: $name took $((SECONDS - start)) s"
+}
+if ((sanitize == 0)); then
+  timed "the SQLite pass" ctest --output-on-failure --timeout 900 -LE pg_only "$@"
+  timed "the PostgreSQL pass" env SOLOD_TEST_PG_URL="$pg_url" SOLOD_TEST_PG_DIR="$pg_dir" \
+    ctest --output-on-failure --timeout 900 -L pg "$@"
+  exit $status
+fi
+# Sanitized: everything but the fuzzers one at a time, as in the plain run;
+# the storage and actor suites on PostgreSQL (the e2e suites ran there in the
+# plain run: the CI budget); then the fuzzers (each one process, one core) two at a time.
+timed "the sanitized SQLite pass" ctest --output-on-failure --timeout 900 -LE 'fuzz|pg_only' "$@"
+timed "the sanitized PostgreSQL pass" env SOLOD_TEST_PG_URL="$pg_url" \
+  ctest --output-on-failure --timeout 900 -L pg_only -LE e2e "$@"
+timed "the fuzzers" ctest --output-on-failure --timeout 900 -L fuzz -j 2 "$@"
 exit $status

@@ -54,5 +54,5 @@ int main(int argc, char** argv) {
     return run_server(cfg, env);
   }
   setup_cli_logging();
-  return run_admin_command(cfg, cmd, std::cin, std::cout, std::cerr);
+  return run_admin_command(cfg, env, cmd, std::cin, std::cout, std::cerr);
 }

@@ -57,6 +57,18 @@ struct audit_state {
     }
   }
 
+  /// The audit connection. On PostgreSQL, `commit` durability means the
+  /// commit waits for the WAL flush whatever the server's default says
+  /// (synchronous_commit could be off there): an acknowledged row survives
+  /// a crash of the database server too.
+  std::unique_ptr<soci::session> open_audit_connection() const {
+    auto conn = open_database(opts.url);
+    if (opts.url.dialect == sql_dialect::postgresql && opts.durability == audit_durability::commit) {
+      *conn << "SET synchronous_commit = on";
+    }
+    return conn;
+  }
+
   /// Commits one batch from the front; false when the database failed.
   bool commit_one_batch() {
     const auto n = std::min(held.size(), opts.batch_max);
@@ -68,7 +80,7 @@ struct audit_state {
     auto started = std::chrono::steady_clock::now();
     try {
       if (!sql) {
-        sql = open_database(opts.url);
+        sql = open_audit_connection();
       }
       write_transaction tx(*sql);
       login_log_repository(*sql).insert_batch(batch);
@@ -78,7 +90,12 @@ struct audit_state {
       if (opts.stats) {
         opts.stats->audit_commit_failures++;
       }
-      spdlog::error("audit: commit of {} events failed, will retry: {}", n, e.what());
+      // SOCI's what() repeats the statement with every bound value (a batch's
+      // user agents and addresses, thousands of them): the database's own
+      // message is enough for the log.
+      const auto* soci_failure = dynamic_cast<const soci::soci_error*>(&e);
+      spdlog::error("audit: commit of {} events failed, will retry: {}", n,
+                    soci_failure ? soci_failure->get_error_message() : std::string(e.what()));
       // Fail closed: whoever waits for a commit hears now that it did not
       // happen, and its event is withdrawn (the caller acts on "not
       // written": a refused login must not appear later as login_success).

@@ -221,16 +221,16 @@ void record_end(user_self* self, const live_session& ended, std::string reason_t
   }
 }
 
-/// The database has recorded the end of a session: audit it (unless another
-/// node ended the row first, `changed` false), then answer.
+/// The database has recorded the end of a session: audit it, then answer.
+/// `changed` false: the row had already ended (another node's login, or an
+/// expiry there). An end someone asked for (a logout, an admin) is still
+/// audited, since they are told it happened; a timer's end is not, so that
+/// the nodes' expiry timers leave one row.
 void on_ended(user_self* self, audit_event ev, end_reply reply, bool changed) {
   auto& st = self->state;
   st.ending--;
   auto ctx = st.ctx;
-  if (!changed) {
-    if (reply) {
-      reply(true);
-    }
+  if (!changed && !reply) {
     schedule_retire(self);
     return;
   }

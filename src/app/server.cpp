@@ -19,6 +19,7 @@
 #include "auth/jwt.hpp"
 #include "auth/jwt_secret.hpp"
 #include "auth/login_service.hpp"
+#include "auth/secret_fingerprint.hpp"
 #include "auth/password_hasher.hpp"
 #include "net/api_router.hpp"
 #include "net/connection_limiter.hpp"
@@ -136,10 +137,15 @@ int run_server(const config& cfg, const environment& env) {
     return 2;
   }
 
-  auto url = database_url::parse(cfg.database.url);
+  database_url url;
   std::vector<session_record> live;
   try {
+    url = database_url::from_config(cfg.database, env);
     live = prepare_database(url);
+    check_jwt_secret_fingerprint(url, secret);
+  } catch (const config_error& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
@@ -161,7 +167,7 @@ int run_server(const config& cfg, const environment& env) {
   const auto cores = core_count();
   password_hasher hasher;
   hashing_pool hashing(cores, 4096);
-  db_pool db(url, 2, 20000, cfg.database.wait_timeout);
+  db_pool db(url, static_cast<std::size_t>(cfg.database.pool_size), 20000, cfg.database.wait_timeout);
   stats.db_wait_timeouts = [&db] { return db.wait_timeouts(); };
   ip_rate_limiter ip_limiter(clk, cfg.limits.login_per_ip_per_minute);
   ip_rate_limiter register_limiter(clk, cfg.limits.register_per_ip_per_minute);

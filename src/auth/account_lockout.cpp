@@ -1,11 +1,21 @@
 #include "auth/account_lockout.hpp"
 
-#include "auth/sliding_window.hpp"
 #include "util/saturating_time.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 namespace solod {
+
+namespace {
+
+/// How often a node deletes the failures and locks of every account that no
+/// longer count. Each failure already forgets its own account's old ones; this
+/// catches accounts that never fail again.
+constexpr milliseconds prune_interval = std::chrono::minutes{1};
+
+} // namespace
 
 account_lockout::account_lockout(const clock& clk, int threshold, milliseconds window, milliseconds duration)
   : clock_(clk), threshold_(threshold), window_(window), duration_(duration) {
@@ -14,52 +24,47 @@ account_lockout::account_lockout(const clock& clk, int threshold, milliseconds w
   }
 }
 
-bool account_lockout::is_locked(std::int64_t user_id) {
-  std::lock_guard lock{mtx_};
-  const auto it = entries_.find(user_id);
-  if (it == entries_.end()) {
-    return false;
-  }
-  const time_point now = clock_.now();
-  if (now < it->second.locked_until) {
-    return true;
-  }
-  // Drop entries that no longer hold anything, so the map stays small.
-  forget_outside(it->second.failures, now, window_);
-  if (it->second.failures.empty()) {
-    entries_.erase(it);
-  }
-  return false;
+bool account_lockout::is_locked(soci::session& sql, std::int64_t user_id) const {
+  return lockout_repository(sql).is_locked(user_id, clock_.now());
 }
 
-bool account_lockout::record_failure(std::int64_t user_id) {
-  std::lock_guard lock{mtx_};
+failure_outcome account_lockout::record_failure(soci::session& sql, std::int64_t user_id) {
   const time_point now = clock_.now();
-  entry& e = entries_[user_id];
-  if (now < e.locked_until) {
-    // Failures during a lock neither count nor extend it: an attacker cannot keep
-    // the owner out forever by guessing on.
-    return false;
-  }
-  forget_outside(e.failures, now, window_);
-  e.failures.push_back(now);
-  if (e.failures.size() >= static_cast<std::size_t>(threshold_)) {
-    e.locked_until = add_saturating(now, duration_);
-    e.failures.clear();
-    return true;
-  }
-  return false;
+  failure_record failure;
+  failure.user_id = user_id;
+  failure.at = now;
+  // Saturating: a window or duration past the clock's range must not wrap
+  // (a wrapped lock would end in the past, a wrapped window forget at once).
+  failure.window_start = sub_saturating(now, window_);
+  // Nodes' clocks differ a little, so a failure stamped ahead of this node's
+  // clock still counts; one a whole window ahead comes from a clock that
+  // stepped back, and would lock the owner out for the step.
+  failure.horizon = add_saturating(now, window_);
+  failure.threshold = threshold_;
+  failure.locked_until = add_saturating(now, duration_);
+  const auto outcome = lockout_repository(sql).record_failure(failure);
+  prune_now_and_then(sql, now);
+  return outcome;
 }
 
-void account_lockout::record_success(std::int64_t user_id) {
-  std::lock_guard lock{mtx_};
-  const auto it = entries_.find(user_id);
-  if (it == entries_.end()) {
+bool account_lockout::record_success(soci::session& sql, std::int64_t user_id) {
+  return lockout_repository(sql).record_success(user_id, clock_.now());
+}
+
+void account_lockout::prune_now_and_then(soci::session& sql, time_point now) {
+  const long long now_ms = to_unix_ms(now);
+  long long due = next_prune_ms_.load();
+  if (now_ms < due || !next_prune_ms_.compare_exchange_strong(due, now_ms + prune_interval.count())) {
     return;
   }
-  it->second.failures.clear();
-  if (clock_.now() >= it->second.locked_until) {
-    entries_.erase(it);
+  try {
+    const auto removed = lockout_repository(sql).prune(sub_saturating(now, window_), now);
+    if (removed > 0) {
+      spdlog::debug("lockout: pruned {} failure and lock rows that no longer count", removed);
+    }
+  } catch (const std::exception& e) {
+    // The failure itself is recorded; the next prune catches up.
+    spdlog::warn("lockout: pruning old failures failed: {}", e.what());
   }
 }
 

@@ -28,10 +28,9 @@ void login_service::audit(audit_event ev) {
   caf::anon_send(deps_.audit, audit_atom::value, std::move(ev));
 }
 
-void login_service::finish_failure(const std::string& username,
-                                   std::optional<std::int64_t> user_id, const std::string& reason,
-                                   const client_info& client,
-                                   std::function<void(login_result)>& done) {
+void login_service::audit_failure(const std::string& username,
+                                  std::optional<std::int64_t> user_id, const std::string& reason,
+                                  const client_info& client) {
   audit(audit_event{.timestamp = deps_.clk->now(),
                     .event_type = "login_failure",
                     .user_id = user_id,
@@ -40,6 +39,13 @@ void login_service::finish_failure(const std::string& username,
                     .user_agent = client.user_agent,
                     .status = "failure",
                     .error_message = reason});
+}
+
+void login_service::finish_failure(const std::string& username,
+                                   std::optional<std::int64_t> user_id, const std::string& reason,
+                                   const client_info& client,
+                                   std::function<void(login_result)>& done) {
+  audit_failure(username, user_id, reason, client);
   deps_.stats->count_login(metrics::login_result::invalid_credentials);
   done(login_result{login_result::status::invalid_credentials, 0, {}, {}});
 }
@@ -62,7 +68,10 @@ void login_service::login(const std::string& username, const std::string& passwo
   bool queued = deps_.db->try_submit(
     [this, username, password, client, done](soci::session& sql) {
       auto user = user_repository(sql).find_by_username(username);
-      verify(std::move(user), username, password, client, done);
+      // Read with the user, so a locked account (the usual state under
+      // attack) costs no further database work after its hash.
+      const bool locked = user && deps_.lockout->is_locked(sql, user->id);
+      verify(std::move(user), locked, username, password, client, done);
     },
     [this, fail](const std::string& what) {
       spdlog::error("login: user lookup failed: {}", what);
@@ -75,10 +84,10 @@ void login_service::login(const std::string& username, const std::string& passwo
   }
 }
 
-void login_service::verify(std::optional<user_record> user, std::string username,
+void login_service::verify(std::optional<user_record> user, bool locked, std::string username,
                            std::string password, client_info client,
                            std::function<void(login_result)> done) {
-  auto job = [this, user = std::move(user), username = std::move(username),
+  auto job = [this, user = std::move(user), locked, username = std::move(username),
               password = std::move(password), client = std::move(client), done]() mutable {
     if (client.gone && client.gone->load()) {
       // Nobody waits for the answer: the hash would only cost a core.
@@ -96,53 +105,91 @@ void login_service::verify(std::optional<user_record> user, std::string username
       finish_failure(user->username, user->id, "disabled", client, done);
       return;
     }
-    if (deps_.lockout->is_locked(user->id)) {
+    if (locked) {
       finish_failure(user->username, user->id, "locked", client, done);
       return;
     }
-    if (!password_ok) {
-      bool locks_now = deps_.lockout->record_failure(user->id);
-      finish_failure(user->username, user->id, "bad_password", client, done);
-      if (locks_now) {
-        audit(audit_event{.timestamp = deps_.clk->now(),
-                          .event_type = "account_locked",
-                          .user_id = user->id,
-                          .username = user->username,
-                          .ip_address = client.ip,
-                          .user_agent = client.user_agent,
-                          .status = "success",
-                          .error_message = "too many failed logins"});
-      }
-      return;
-    }
-    deps_.lockout->record_success(user->id);
-    login_request req{user->id, user->username, client.ip, client.user_agent};
-    auto stats = deps_.stats;
-    login_reply reply = [stats, user = *user, done](const login_outcome& outcome) {
-      switch (outcome.result) {
-        case login_outcome::status::ok: {
-          stats->count_login(metrics::login_result::success);
-          auto u = user;
-          u.last_login = outcome.session.login_ts;
-          done(login_result{login_result::status::ok, 0, u, outcome.session});
-          return;
-        }
-        case login_outcome::status::session_active:
-          stats->count_login(metrics::login_result::session_active);
-          done(login_result{login_result::status::session_active, 0, {}, {}});
-          return;
-        case login_outcome::status::unavailable:
-          stats->count_login(metrics::login_result::unavailable);
-          done(unavailable());
-          return;
-      }
-    };
-    caf::anon_send(deps_.directory, login_atom::value, std::move(req), std::move(reply));
+    settle(std::move(*user), password_ok, std::move(client), std::move(done));
   };
   if (!deps_.hashing->try_submit(std::move(job))) {
     deps_.stats->count_login(metrics::login_result::unavailable);
     done(unavailable());
   }
+}
+
+void login_service::settle(user_record user, bool password_ok, client_info client,
+                           std::function<void(login_result)> done) {
+  // The lock is decided again here, in the database: another node may have
+  // locked the account while this one hashed.
+  auto fail = done;
+  bool queued = deps_.db->try_submit(
+    [this, user, password_ok, client, done](soci::session& sql) mutable {
+      if (password_ok) {
+        if (!deps_.lockout->record_success(sql, user.id)) {
+          finish_failure(user.username, user.id, "locked", client, done);
+          return;
+        }
+        start_session(user, client, std::move(done));
+        return;
+      }
+      const auto outcome = deps_.lockout->record_failure(sql, user.id);
+      if (outcome == failure_outcome::while_locked) {
+        finish_failure(user.username, user.id, "locked", client, done);
+        return;
+      }
+      finish_failure(user.username, user.id, "bad_password", client, done);
+      if (outcome == failure_outcome::locks_now) {
+        audit(audit_event{.timestamp = deps_.clk->now(),
+                          .event_type = "account_locked",
+                          .user_id = user.id,
+                          .username = user.username,
+                          .ip_address = client.ip,
+                          .user_agent = client.user_agent,
+                          .status = "success",
+                          .error_message = "too many failed logins"});
+      }
+    },
+    [this, user, password_ok, client, fail](const std::string& what) {
+      // Fail closed: a failure the lockout cannot count gets no 401 either,
+      // or 401 against 503 would tell a wrong password from the right one
+      // while the database is away. The guess is still audited.
+      spdlog::error("login: lockout update failed: {}", what);
+      if (!password_ok) {
+        audit_failure(user.username, user.id, "bad_password", client);
+      }
+      deps_.stats->count_login(metrics::login_result::unavailable);
+      fail(unavailable());
+    });
+  if (!queued) {
+    deps_.stats->count_login(metrics::login_result::unavailable);
+    done(unavailable());
+  }
+}
+
+void login_service::start_session(const user_record& user, const client_info& client,
+                                  std::function<void(login_result)> done) {
+  login_request req{user.id, user.username, client.ip, client.user_agent};
+  auto stats = deps_.stats;
+  login_reply reply = [stats, user, done](const login_outcome& outcome) {
+    switch (outcome.result) {
+      case login_outcome::status::ok: {
+        stats->count_login(metrics::login_result::success);
+        auto u = user;
+        u.last_login = outcome.session.login_ts;
+        done(login_result{login_result::status::ok, 0, u, outcome.session});
+        return;
+      }
+      case login_outcome::status::session_active:
+        stats->count_login(metrics::login_result::session_active);
+        done(login_result{login_result::status::session_active, 0, {}, {}});
+        return;
+      case login_outcome::status::unavailable:
+        stats->count_login(metrics::login_result::unavailable);
+        done(unavailable());
+        return;
+    }
+  };
+  caf::anon_send(deps_.directory, login_atom::value, std::move(req), std::move(reply));
 }
 
 void login_service::register_user(user_record user, const std::string& password,

@@ -65,7 +65,8 @@ struct login_service_deps {
 };
 
 /// Runs logins and registrations without blocking the caller: the user
-/// lookup runs on the database pool, Argon2id on the hashing pool, the session
+/// lookup (with the lock check) runs on the database pool, Argon2id on the
+/// hashing pool, the lockout's update on the database pool again, the session
 /// change in the user's actor. `done` is called exactly once, on one of those
 /// threads, so it must only hand the result off.
 class login_service {
@@ -84,8 +85,16 @@ public:
                      std::function<void(register_result)> done);
 
 private:
-  void verify(std::optional<user_record> user, std::string username, std::string password,
-              client_info client, std::function<void(login_result)> done);
+  void verify(std::optional<user_record> user, bool locked, std::string username,
+              std::string password, client_info client, std::function<void(login_result)> done);
+  /// On the database pool: records the failure or success in the shared
+  /// lockout, then answers or starts the session.
+  void settle(user_record user, bool password_ok, client_info client,
+              std::function<void(login_result)> done);
+  void start_session(const user_record& user, const client_info& client,
+                     std::function<void(login_result)> done);
+  void audit_failure(const std::string& username, std::optional<std::int64_t> user_id,
+                     const std::string& reason, const client_info& client);
   void finish_failure(const std::string& username, std::optional<std::int64_t> user_id,
                       const std::string& reason, const client_info& client,
                       std::function<void(login_result)>& done);

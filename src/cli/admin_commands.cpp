@@ -200,10 +200,10 @@ int audit_export(soci::session& sql, const command_line& cmd, std::ostream& out,
 
 } // namespace
 
-int run_admin_command(const config& cfg, const command_line& cmd, std::istream& in,
-                      std::ostream& out, std::ostream& err) {
+int run_admin_command(const config& cfg, const environment& env, const command_line& cmd,
+                      std::istream& in, std::ostream& out, std::ostream& err) {
   try {
-    auto url = database_url::parse(cfg.database.url);
+    auto url = database_url::from_config(cfg.database, env);
     auto sql = open_database(url);
     int version = migrate(*sql, url.dialect);
     if (cmd.command == "migrate") {

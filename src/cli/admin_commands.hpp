@@ -10,7 +10,8 @@ namespace solod {
 
 /// Runs one offline subcommand against the configured database; returns the
 /// exit code (0 ok, 1 failure, 2 bad input). Messages go to `err`, results to `out`.
-int run_admin_command(const config& cfg, const command_line& cmd, std::istream& in,
-                      std::ostream& out, std::ostream& err);
+/// `env` may hold SOLOD_DATABASE_PASSWORD.
+int run_admin_command(const config& cfg, const environment& env, const command_line& cmd,
+                      std::istream& in, std::ostream& out, std::ostream& err);
 
 } // namespace solod

@@ -407,6 +407,9 @@ const std::vector<key_def>& keys() {
                  "a URL starting with sqlite3:// or postgresql://", is_database_url),
       duration_key("database", "wait_timeout", at(&config::database, &database_config::wait_timeout),
                    milliseconds{10}, minutes{10}),
+      string_key("database", "password_file", at(&config::database, &database_config::password_file),
+                 "a file path"),
+      integer_key("database", "pool_size", at(&config::database, &database_config::pool_size), 1, 256),
 
       choice_key("audit", "durability", at(&config::audit, &audit_config::durability),
                  {{"commit", audit_durability::commit}, {"async", audit_durability::async}}),
@@ -453,11 +456,14 @@ std::string env_name(const key_def& def) {
 }
 
 /// SOLOD_* variables that are not config keys. SOLOD_JWT_SECRET is the secret itself
-/// (SPEC §2); SOLOD_BIN and SOLOD_SOURCE_DIR are set by the e2e harness (CMakeLists.txt)
-/// and reach the server through the test's environment; SOLOD_TEST_HOOKS=1 turns on
+/// (SPEC §2), SOLOD_DATABASE_PASSWORD the PostgreSQL password (storage/database.cpp);
+/// SOLOD_BIN and SOLOD_SOURCE_DIR are set by the e2e harness (CMakeLists.txt)
+/// and reach the server through the test's environment, as SOLOD_TEST_PG_URL and
+/// SOLOD_TEST_PG_DIR (the test PostgreSQL, scripts/test.sh) do; SOLOD_TEST_HOOKS=1 turns on
 /// failure injection for the e2e tests (app/server.cpp).
 const std::set<std::string, std::less<>> non_config_variables = {
-  "SOLOD_JWT_SECRET", "SOLOD_BIN", "SOLOD_SOURCE_DIR", "SOLOD_TEST_HOOKS"};
+  "SOLOD_JWT_SECRET", "SOLOD_DATABASE_PASSWORD", "SOLOD_BIN", "SOLOD_SOURCE_DIR", "SOLOD_TEST_HOOKS",
+  "SOLOD_TEST_PG_URL", "SOLOD_TEST_PG_DIR"};
 
 // -- reading values -------------------------------------------------------------------
 

@@ -76,6 +76,10 @@ struct limits_config {
 /// [database]
 struct database_config {
   std::string url = "sqlite3://data/solod.db";
+  /// A file holding the PostgreSQL password (SOLOD_DATABASE_PASSWORD wins), so none sits in the URL.
+  std::string password_file;
+  /// Threads of the database pool, each with its own connection.
+  int pool_size = 2;
   /// Longest a request waits for a database connection before it is answered 503.
   std::chrono::milliseconds wait_timeout = std::chrono::seconds{2};
 

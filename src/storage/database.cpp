@@ -1,30 +1,135 @@
 #include "storage/database.hpp"
 
+#include "storage/pg_conninfo.hpp"
+
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 #ifdef SOLOD_WITH_POSTGRESQL
 #include <soci/postgresql/soci-postgresql.h>
 #endif
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 namespace solod {
+
+namespace {
+
+bool has_whitespace(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+}
+
+/// SOCI 4.0's PostgreSQL backend splits its connection string at whitespace
+/// (and turns a URI into `URI=`, which is why libpq once saw the database
+/// `solod=`): a password holding whitespace reaches libpq through a private
+/// pgpass file instead, which exists only while one connection opens.
+class one_time_passfile {
+public:
+  explicit one_time_passfile(const std::string& password) {
+    if (password.find_first_of("\n\r") != std::string::npos) {
+      throw database_error("the database password contains a line break, which libpq cannot read");
+    }
+    auto pattern = (std::filesystem::temp_directory_path() / "solod-pgpass-XXXXXX").string();
+    if (has_whitespace(pattern)) {
+      throw database_error("the temp directory path contains whitespace: a password with whitespace cannot be passed");
+    }
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    const int fd = ::mkstemp(buf.data()); // mode 0600: libpq ignores a file others can read
+    if (fd < 0) {
+      throw database_error(std::string("cannot create a password file: ") + std::strerror(errno));
+    }
+    path_ = buf.data();
+    std::string line = "*:*:*:*:";
+    for (char c : password) {
+      if (c == '\\' || c == ':') {
+        line += '\\';
+      }
+      line += c;
+    }
+    line += '\n';
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(fd);
+    if (!written) {
+      ::unlink(path_.c_str());
+      throw database_error("cannot write a password file");
+    }
+  }
+  ~one_time_passfile() { ::unlink(path_.c_str()); }
+  one_time_passfile(const one_time_passfile&) = delete;
+  one_time_passfile& operator=(const one_time_passfile&) = delete;
+
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+};
+
+std::string read_password_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw database_error("database.password_file: cannot read '" + path + "'");
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string out = s.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+} // namespace
 
 database_url database_url::parse(const std::string& url) {
   database_url out;
   if (url.rfind("sqlite3://", 0) == 0) {
     out.dialect = sql_dialect::sqlite;
     out.target = url.substr(10);
-  } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    out.dialect = sql_dialect::postgresql;
-    out.target = url; // libpq understands the URI form itself
+    if (out.target.empty()) {
+      throw database_error("database url names no database");
+    }
+    return out;
+  }
+  std::string body;
+  if (url.rfind("postgresql://", 0) == 0) {
+    body = url.substr(13);
+  } else if (url.rfind("postgres://", 0) == 0) {
+    body = url.substr(11);
   } else {
     throw database_error("unsupported database url (expected sqlite3:// or postgresql://)");
   }
-  if (out.target.empty()) {
-    throw database_error("database url names no database");
+  out.dialect = sql_dialect::postgresql;
+  auto info = pg_conninfo::parse(body);
+  out.password = info.get("password");
+  info.erase("password");
+  if (info.get("application_name").empty()) {
+    info.set("application_name", "solod"); // names solod's connections in pg_stat_activity
   }
+  out.target = info.to_string();
   return out;
+}
+
+database_url database_url::from_config(const database_config& cfg, const environment& env) {
+  auto url = parse(cfg.url);
+  if (auto it = env.find("SOLOD_DATABASE_PASSWORD"); it != env.end()) {
+    url.password = it->second;
+  } else if (!cfg.password_file.empty()) {
+    url.password = read_password_file(cfg.password_file);
+  }
+  if (url.dialect == sql_dialect::sqlite) {
+    url.password.clear(); // a file needs none
+  }
+  return url;
 }
 
 std::unique_ptr<soci::session> open_database(const database_url& url) {
@@ -51,7 +156,19 @@ std::unique_ptr<soci::session> open_database(const database_url& url) {
       return sql;
     }
 #ifdef SOLOD_WITH_POSTGRESQL
-    return std::make_unique<soci::session>(soci::postgresql, url.target);
+    std::string conninfo = url.target;
+    std::optional<one_time_passfile> passfile;
+    if (has_whitespace(url.password)) {
+      passfile.emplace(url.password);
+      conninfo += " passfile=" + pg_quote(passfile->path());
+    } else if (!url.password.empty()) {
+      conninfo += " password=" + pg_quote(url.password);
+    }
+    auto sql = std::make_unique<soci::session>(soci::postgresql, conninfo);
+    // libpq prints NOTICEs to stderr ("relation ... already exists, skipping"
+    // at every migration); warnings and errors still come through.
+    *sql << "SET client_min_messages = warning";
+    return sql;
 #else
     throw database_error("this build has no PostgreSQL support");
 #endif

@@ -1,6 +1,8 @@
 #pragma once
 /// @brief Opening SOCI sessions from solod's database URL (SQLite or PostgreSQL).
 
+#include "config/config.hpp"
+
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,10 +25,21 @@ public:
 /// A parsed `database.url`.
 struct database_url {
   sql_dialect dialect = sql_dialect::sqlite;
-  std::string target; ///< SQLite file path, or the PostgreSQL connection string
+  /// SQLite file path, or the libpq key/value string without the password
+  /// (safe to show).
+  std::string target;
+  /// PostgreSQL's password, kept apart from `target` so it is never shown.
+  std::string password;
 
-  /// Parses `sqlite3://PATH` or `postgresql://...`; throws database_error.
+  /// Parses `sqlite3://PATH`, or `postgresql://` (or `postgres://`) followed
+  /// by a libpq URI body or by libpq key/value text; throws database_error
+  /// naming what is wrong (never the password).
   static database_url parse(const std::string& url);
+
+  /// `database.url` with its password replaced by `SOLOD_DATABASE_PASSWORD`
+  /// from `env`, else by the contents of `database.password_file` (trailing
+  /// newlines dropped), when either is set. Throws database_error.
+  static database_url from_config(const database_config& cfg, const environment& env);
 };
 
 /// Opens a session; SQLite gets WAL, synchronous=NORMAL, a busy timeout and

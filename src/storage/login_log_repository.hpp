@@ -29,8 +29,9 @@ class login_log_repository {
 public:
   explicit login_log_repository(soci::session& sql) : sql_(sql) {}
 
-  /// Inserts `events` with one vector-bound statement. The caller owns the
-  /// transaction, so a batch commits or fails as a whole.
+  /// Inserts `events`: one vector-bound statement on SQLite, multi-row
+  /// INSERTs on PostgreSQL. The caller owns the transaction, so a batch
+  /// commits or fails as a whole.
   void insert_batch(const std::vector<audit_event>& events);
 
   /// Calls `visit` for each matching row, oldest first (timestamp, then id),

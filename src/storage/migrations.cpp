@@ -1,5 +1,7 @@
 #include "storage/migrations.hpp"
 
+#include "storage/write_transaction.hpp"
+
 #include <soci/soci.h>
 
 #include <string>
@@ -160,6 +162,39 @@ int current_version(soci::session& sql) {
   return ind == soci::i_ok ? version : 0;
 }
 
+/// A session-wide PostgreSQL advisory lock around the whole migration, so
+/// nodes starting together on an empty database migrate one after the other:
+/// the first creates everything, the others find it done. (Without it, two
+/// concurrent `CREATE TABLE IF NOT EXISTS` can still collide in the catalog.)
+/// SQLite needs none: BEGIN IMMEDIATE and the version check serialize it.
+class migration_lock {
+public:
+  /// "solod" in ASCII: a fixed key every solod node agrees on.
+  static constexpr long long key = 0x736f6c6f64;
+
+  migration_lock(soci::session& sql, sql_dialect dialect)
+    : sql_(sql), held_(dialect == sql_dialect::postgresql) {
+    if (held_) {
+      sql_ << "SELECT pg_advisory_lock(" + std::to_string(key) + ")";
+    }
+  }
+  ~migration_lock() {
+    if (held_) {
+      try {
+        sql_ << "SELECT pg_advisory_unlock(" + std::to_string(key) + ")";
+      } catch (...) {
+        // The connection broke: the server released the lock with it.
+      }
+    }
+  }
+  migration_lock(const migration_lock&) = delete;
+  migration_lock& operator=(const migration_lock&) = delete;
+
+private:
+  soci::session& sql_;
+  bool held_;
+};
+
 } // namespace
 
 int latest_schema_version() {
@@ -168,12 +203,15 @@ int latest_schema_version() {
 
 int migrate(soci::session& sql, sql_dialect dialect) {
   try {
+    migration_lock lock(sql, dialect);
     int version = current_version(sql);
     for (const auto& step : all_migrations()) {
       if (step.version <= version) {
         continue;
       }
-      soci::transaction tx(sql);
+      // BEGIN IMMEDIATE on SQLite: two processes that both read the old
+      // version must not both go on to write (SQLITE_BUSY, no wait).
+      write_transaction tx(sql);
       // Another process may have migrated meanwhile: check again inside the transaction.
       if (current_version(sql) >= step.version) {
         tx.commit();

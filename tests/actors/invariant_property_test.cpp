@@ -91,9 +91,17 @@ public:
     // while the switch is on, so commits fail at once, like a broken disk.
     *audit_db_.sql << "CREATE TABLE fail_switch (active INTEGER NOT NULL)";
     *audit_db_.sql << "INSERT INTO fail_switch VALUES (0)";
-    *audit_db_.sql << "CREATE TRIGGER fail_audit BEFORE INSERT ON login_logs "
-                      "WHEN (SELECT active FROM fail_switch) = 1 "
-                      "BEGIN SELECT RAISE(ABORT, 'audit failure injected'); END";
+    if (audit_db_.url.dialect == solod::sql_dialect::postgresql) {
+      *audit_db_.sql << "CREATE FUNCTION fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "IF (SELECT active FROM fail_switch) = 1 THEN "
+                        "RAISE EXCEPTION 'audit failure injected'; END IF; RETURN NEW; END $$";
+      *audit_db_.sql << "CREATE TRIGGER fail_audit BEFORE INSERT ON login_logs "
+                        "FOR EACH ROW EXECUTE FUNCTION fail_audit()";
+    } else {
+      *audit_db_.sql << "CREATE TRIGGER fail_audit BEFORE INSERT ON login_logs "
+                        "WHEN (SELECT active FROM fail_switch) = 1 "
+                        "BEGIN SELECT RAISE(ABORT, 'audit failure injected'); END";
+    }
     w_.actor_clock = &clock_;
     w_.audit_url = audit_db_.url;
     w_.test_hooks = true;
@@ -682,7 +690,7 @@ private:
     // At most one live session per user in the database.
     REQUIRE(count_of(*w_.db.sql,
                      "SELECT COUNT(*) FROM (SELECT user_id FROM sessions WHERE logout_ts IS NULL "
-                     "GROUP BY user_id HAVING COUNT(*) > 1)") == 0);
+                     "GROUP BY user_id HAVING COUNT(*) > 1) AS doubled") == 0);
 
     // The registry equals the database's live sessions (a failure's recovery
     // and an expiry's row may still be on their way: wait, with a guard).

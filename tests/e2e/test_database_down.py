@@ -10,6 +10,7 @@ meanwhile reach the database.
 import threading
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 from solod_harness import SolodTestCase, sqlite_only
 
@@ -32,8 +33,9 @@ class DatabaseDownTest(SolodTestCase):
             # A write inside the transaction makes the lock unmistakable.
             blocker.execute("CREATE TABLE outage_marker (x INTEGER)")
             locked.set()
-            # Long enough that solod's 10 s busy timeout runs out first.
-            time.sleep(13)
+            # Long enough that solod's 10 s busy timeout runs out first
+            # (for both logins below, which wait side by side).
+            time.sleep(16)
             blocker.execute("ROLLBACK")
             blocker.close()
             released.set()
@@ -41,15 +43,20 @@ class DatabaseDownTest(SolodTestCase):
         threading.Thread(target=hold_lock, daemon=True).start()
         self.assertTrue(locked.wait(10))
         try:
+            # Both at once, so both meet the outage (each waits out the busy timeout).
+            with ThreadPoolExecutor(2) as pool:
+                right = pool.submit(s.login, name, password, timeout=30)
+                wrong = pool.submit(s.login, name, "definitely wrong pw",
+                                    headers={"User-Agent": "outage-probe/1"}, timeout=30)
+                r, bad = right.result(), wrong.result()
             # A right password during the outage: the session cannot be
             # written, so no token is handed out.
-            r = s.login(name, password, timeout=30)
             self.assert_error(r, 503, "unavailable")
             self.assertIn("Retry-After", r.headers)
-            # A wrong password during the outage: answered (the answer needs
-            # no write), and its audit row is held until the database is back.
-            bad = s.login(name, "definitely wrong pw", headers={"User-Agent": "outage-probe/1"})
-            self.assert_error(bad, 401, "invalid_credentials")
+            # A wrong password during the outage: the shared lockout cannot
+            # count it, so it fails closed too (a 401 would tell it from the
+            # right password); its audit row is held until the database is back.
+            self.assert_error(bad, 503, "unavailable")
         finally:
             released.wait(30)
 

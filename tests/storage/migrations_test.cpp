@@ -7,11 +7,21 @@
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 using test_support::count_of;
 
 namespace {
 
 long long schema_objects(soci::session& sql, const std::string& type, const std::string& name) {
+  if (sql.get_backend_name() == "postgresql") {
+    const std::string catalog = type == "table" ? "pg_tables WHERE tablename"
+                                : type == "view" ? "pg_views WHERE viewname"
+                                                 : "pg_indexes WHERE indexname";
+    return count_of(sql, "SELECT COUNT(*) FROM " + catalog + " = :n AND schemaname = current_schema()", {name});
+  }
   return count_of(sql, "SELECT COUNT(*) FROM sqlite_master WHERE type = :t AND name = :n",
                   {type, name});
 }
@@ -45,6 +55,11 @@ TEST_CASE("migrate creates every table and view of the schema", "[storage]") {
     CHECK(schema_objects(sql, "view", view) == 1);
   }
   CHECK(schema_objects(sql, "index", "sessions_one_live_per_user") == 1);
+  for (const char* table : {"cluster_nodes", "cluster_connections", "cluster_news", "cluster_settings",
+                            "login_failures", "account_locks"}) {
+    INFO(table);
+    CHECK(schema_objects(sql, "table", table) == 1);
+  }
 
   // The SPEC's columns exist (a SELECT naming them compiles).
   CHECK_NOTHROW(sql << "SELECT id, user_id, login_ts, logout_ts, end_reason, ip_address, "
@@ -115,4 +130,59 @@ TEST_CASE("the views show live sessions and login counts", "[storage]") {
   CHECK(count_of(sql, "SELECT failed_logins FROM user_login_summary WHERE user_id = 1") == 1);
   CHECK(test_support::text_of(sql, "SELECT last_login FROM user_login_summary WHERE user_id = 1") ==
         "2026-01-01T00:02:00.000Z");
+}
+
+TEST_CASE("on PostgreSQL ids are BIGSERIAL and the one-live-session index is partial", "[storage]") {
+  test_support::test_database db;
+  auto& sql = *db.sql;
+  if (db.url.dialect != solod::sql_dialect::postgresql) {
+    // SQLite: INTEGER PRIMARY KEY AUTOINCREMENT, and the same partial index.
+    CHECK(count_of(sql, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sessions_one_live_per_user' "
+                        "AND sql LIKE '%WHERE logout_ts IS NULL%'") == 1);
+    CHECK(count_of(sql, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'users' "
+                        "AND sql LIKE '%INTEGER PRIMARY KEY AUTOINCREMENT%'") == 1);
+    return;
+  }
+  CHECK(count_of(sql, "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'sessions_one_live_per_user' "
+                      "AND indexdef LIKE 'CREATE UNIQUE INDEX%WHERE (logout_ts IS NULL)'") == 1);
+  for (const char* table : {"users", "login_logs", "cluster_news"}) {
+    INFO(table);
+    CHECK(test_support::text_of(sql, "SELECT data_type FROM information_schema.columns "
+                                     "WHERE table_name = :t AND column_name = 'id'", {table}) == "bigint");
+    CHECK(test_support::text_of(sql, "SELECT column_default FROM information_schema.columns "
+                                     "WHERE table_name = :t AND column_name = 'id'", {table})
+            ->starts_with("nextval("));
+  }
+  // Timestamps stay fixed-width ISO-8601 text on both backends: they sort as text.
+  CHECK(test_support::text_of(sql, "SELECT data_type FROM information_schema.columns "
+                                   "WHERE table_name = 'sessions' AND column_name = 'login_ts'") == "text");
+}
+
+TEST_CASE("nodes migrating one empty database at once end at the latest version", "[storage]") {
+  test_support::empty_database db;
+  constexpr int nodes = 6;
+  std::vector<int> versions(nodes, -1);
+  std::vector<std::string> errors(nodes); // Catch2's macros are not for other threads
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < nodes; ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          auto sql = db.connect();
+          versions[static_cast<std::size_t>(i)] = solod::migrate(*sql, db.url.dialect);
+        } catch (const std::exception& e) {
+          errors[static_cast<std::size_t>(i)] = e.what();
+        }
+      });
+    }
+  }
+  for (int i = 0; i < nodes; ++i) {
+    INFO("node " << i << ": " << errors[static_cast<std::size_t>(i)]);
+    CHECK(errors[static_cast<std::size_t>(i)].empty());
+    CHECK(versions[static_cast<std::size_t>(i)] == solod::latest_schema_version());
+  }
+  auto sql = db.connect();
+  // Each step ran once: one row per version, not one per node.
+  CHECK(count_of(*sql, "SELECT COUNT(*) FROM solod_schema") == solod::latest_schema_version());
+  CHECK(count_of(*sql, "SELECT COUNT(DISTINCT version) FROM solod_schema") == solod::latest_schema_version());
 }

@@ -80,7 +80,7 @@ struct session_world {
   caf::actor directory;
 
   session_world() {
-    cfg.database.url = "sqlite3://" + db.url.target;
+    cfg.database.url = db.url_text;
   }
 
   ~session_world() { stop(); }

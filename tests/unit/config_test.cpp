@@ -141,6 +141,8 @@ config all_changed() {
   c.limits.broadcast_bytes_per_second = 4096;
   c.database.url = "postgresql://solod:pw@db:5432/solod";
   c.database.wait_timeout = 500ms;
+  c.database.password_file = "/run/secrets/db";
+  c.database.pool_size = 8;
   c.audit.durability = solod::audit_durability::async;
   c.audit.batch_max = 1000;
   c.audit.flush_interval = 250ms;
@@ -191,6 +193,8 @@ broadcast_bytes_per_second = 4096
 [database]
 url = "postgresql://solod:pw@db:5432/solod"
 wait_timeout = "500ms"
+password_file = "/run/secrets/db"
+pool_size = 8
 
 [audit]
 durability = "async"
@@ -239,6 +243,8 @@ environment all_changed_env() {
       {"SOLOD_LIMITS_BROADCAST_BYTES_PER_SECOND", "4096"},
       {"SOLOD_DATABASE_URL", "postgresql://solod:pw@db:5432/solod"},
       {"SOLOD_DATABASE_WAIT_TIMEOUT", "500ms"},
+      {"SOLOD_DATABASE_PASSWORD_FILE", "/run/secrets/db"},
+      {"SOLOD_DATABASE_POOL_SIZE", "8"},
       {"SOLOD_AUDIT_DURABILITY", "async"},
       {"SOLOD_AUDIT_BATCH_MAX", "1000"},
       {"SOLOD_AUDIT_FLUSH_INTERVAL", "250ms"},
@@ -313,7 +319,7 @@ TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
     const auto shipped = key_names(toml::parse_file(path));
     const auto rendered = key_names(toml::parse(solod::render_config(config{})));
     CHECK(shipped == rendered);
-    CHECK(shipped.size() == 39);
+    CHECK(shipped.size() == 41);
   }
 }
 
@@ -628,6 +634,8 @@ TEST_CASE("unknown SOLOD_ variables are refused, others ignored", "[config]") {
 
   const environment harmless = {
       {"SOLOD_JWT_SECRET", "not a config key, the secret itself"},
+      {"SOLOD_DATABASE_PASSWORD", "not a config key, the password itself"},
+      {"SOLOD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5/postgres"}, // scripts/test.sh
       {"SOLOD_BIN", "/build/solod"},          // set by the e2e harness
       {"SOLOD_SOURCE_DIR", "/src/solod"},     // set by the e2e harness
       {"solod_server_listen", "nonsense"},    // names are case-sensitive
@@ -635,6 +643,15 @@ TEST_CASE("unknown SOLOD_ variables are refused, others ignored", "[config]") {
       {"SOLODX_SERVER_LISTEN", "nonsense"},
   };
   CHECK(load_text("", harmless) == config{});
+}
+
+TEST_CASE("database.pool_size is bounded like every integer key", "[config]") {
+  CHECK(load_text("[database]\npool_size = 1\n", {}).database.pool_size == 1);
+  CHECK(load_text("[database]\npool_size = 256\n", {}).database.pool_size == 256);
+  CHECK_THROWS_WITH(load_text("[database]\npool_size = 0\n", {}),
+                    Contains("invalid value for database.pool_size: '0' (expected an integer from 1 to 256)"));
+  CHECK_THROWS_WITH(load_text("[database]\npool_size = 257\n", {}), Contains("database.pool_size"));
+  CHECK_THROWS_WITH(load_text("", {{"SOLOD_DATABASE_POOL_SIZE", "many"}}), Contains("database.pool_size"));
 }
 
 TEST_CASE("process_environment reads the process environment", "[config]") {
