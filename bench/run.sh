@@ -237,6 +237,31 @@ new_pg_db() {
   echo "${PG_URL%/*}/$name"
 }
 
+# wait_trusted URL TOKEN_FILE: waits (60 s at most) until the node at URL checks
+# tokens: a node resynchronising with the cluster answers 503 (a load balancer's
+# health check would wait the same way).
+wait_trusted() {
+  local token
+  token=$(awk '!/^#/ { print $3; exit }' "$2")
+  python3 - "$1" "$token" <<'PY'
+import sys, time, urllib.request, urllib.error
+url, token = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    req = urllib.request.Request(url + "/api/me", headers={"Authorization": "Bearer " + token})
+    try:
+        urllib.request.urlopen(req, timeout=5)
+        sys.exit(0)
+    except urllib.error.HTTPError as e:
+        if e.code != 503:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit("run.sh: " + url + " still resynchronising after 60 s")
+PY
+}
+
 # stop_server PID: SIGTERM, then SIGKILL after 10 s.
 stop_server() {
   local pid=$1 i
@@ -382,6 +407,7 @@ if wants cluster; then
     A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
     DB_URL=$DB_URL start_solod off commit 0
     B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    wait_trusted "$A_URL" "$A_DIR/tokens.txt"; wait_trusted "$B_URL" "$A_DIR/tokens.txt"
     bench kick --url "$A_URL" --label solod-2-nodes --tokens "$A_DIR/tokens.txt" \
       --connections "$CLUSTER_KICK_N" --kicks "$CLUSTER_KICKS" --processes 2 \
       --connect-urls "$A_URL,$B_URL" --login-urls "$B_URL,$A_URL" --server-pid "$A_PID"
@@ -414,6 +440,7 @@ if wants cluster; then
     A_URL=$SOLOD_URL; A_PID=$SOLOD_PID
     DB_URL=$DB_URL start_solod off commit 0
     B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    wait_trusted "$A_URL" "$A_DIR/tokens-2.txt"; wait_trusted "$B_URL" "$A_DIR/tokens-2.txt"
     bench connect --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
       --tokens "$A_DIR/tokens-2.txt" --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
     stop_server "$A_PID"; stop_server "$B_PID"
