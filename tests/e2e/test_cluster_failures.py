@@ -169,9 +169,10 @@ class StartTogetherTest(ClusterTestCase):
         for i, node in enumerate(c.nodes):
             self.assertTrue(node.running(), f"node {i}")
             self.assert_status(node.get("/healthz"), 200, f"node {i}")
-        versions = c.query("SELECT version FROM solod_schema")
-        self.assertEqual(len(versions), 1, f"one schema version row: {versions}")
-        self.assertGreaterEqual(versions[0]["version"], 3)
+        # one row per version applied: the migrations ran once
+        versions = [r["version"] for r in c.query("SELECT version FROM solod_schema")]
+        self.assertEqual(sorted(versions), sorted(set(versions)), f"a version twice: {versions}")
+        self.assertGreaterEqual(max(versions), 3)
         a, b = c.nodes
         name, pw = a.new_user(PASSWORD)
         self.assert_status(b.login(name, pw), 200)
