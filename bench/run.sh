@@ -417,11 +417,13 @@ if wants cluster; then
     DB_URL=$(new_pg_db)
     DB_URL=$DB_URL start_solod off commit "$CLUSTER_LOGIN_USERS"
     A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+    wait_trusted "$A_URL" "$A_DIR/tokens.txt"
     bench logins --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens.txt" \
       --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" --hash-seconds "$HASH_SECONDS" \
       --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
     DB_URL=$DB_URL start_solod off commit 0
     B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+    wait_trusted "$B_URL" "$A_DIR/tokens.txt"
     bench logins --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
       --tokens "$A_DIR/tokens.txt" --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" \
       --hash-seconds "$HASH_SECONDS" --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
@@ -433,6 +435,7 @@ if wants cluster; then
     # the first N tokens for one node, the next N for two (connections stay open until the end)
     awk -v n="$CLUSTER_CONNECT_N" '!/^#/ && k < n { print; k++ }' "$A_DIR/tokens.txt" > "$A_DIR/tokens-1.txt"
     grep -v '^#' "$A_DIR/tokens.txt" | tail -n "$CLUSTER_CONNECT_N" > "$A_DIR/tokens-2.txt"
+    wait_trusted "$A_URL" "$A_DIR/tokens-1.txt"
     bench connect --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens-1.txt" \
       --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
     stop_server "$A_PID"
