@@ -45,6 +45,21 @@ class CrossNodeKickTest(ClusterTestCase):
             "AND user_id = ?", [uid])
         self.assertEqual([r["session_id"] for r in rows], [first["session"]["id"]])
 
+    def test_a_fresh_token_works_on_every_node_at_once(self):
+        # SPEC §7: any node answers any request. Behind a load balancer the request
+        # after a login (GET /api/me, the WebSocket upgrade) lands on any node, at once.
+        nodes = self.cluster.nodes
+        refused = []
+        for i in range(15):
+            login_node = nodes[i % 3]
+            name, pw = login_node.new_user(PASSWORD)
+            token = login_node.login_ok(name, pw)["token"]
+            for j, node in enumerate(nodes):
+                r = node.me(token)
+                if r.status != 200:
+                    refused.append((i % 3, j, r.status))
+        self.assertEqual(refused, [], "(login node, asked node, status) of fresh tokens refused")
+
     def test_concurrent_logins_over_the_nodes_leave_one_session_and_one_token(self):
         nodes = self.cluster.nodes
         name, pw = nodes[0].new_user(PASSWORD)
