@@ -19,6 +19,21 @@ namespace solod {
 
 namespace {
 
+/// What resolving a token found, back on this actor (see authenticator::resolve).
+struct token_resolution {
+  authenticator::outcome outcome;
+  bool from_auth_message = false; ///< false: the cookie or bearer header at connect
+};
+
+} // namespace
+} // namespace solod
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::token_resolution)
+
+namespace solod {
+
+namespace {
+
 using json = nlohmann::json;
 
 struct connection_state {
@@ -172,23 +187,53 @@ void attach(connection_self* self, principal who) {
           [=](caf::error&) { on_attached(self, attach_status::not_live, nullptr); });
 }
 
-void authenticate(connection_self* self, const std::string& token) {
-  auto who = self->state.ctx->auth->authenticate(token);
-  if (!who && !self->state.ctx->auth->available()) {
-    // This node has lost the cluster's news: the token may be live, so no
-    // 4401; 1013 (try again later) sends the client to retry or another node.
-    close_with(self,
-               json{{"type", "error"},
-                    {"code", "unavailable"},
-                    {"message", "this node is resynchronising with the cluster; try again"}},
-               1013, "try again later");
+/// This node has lost the cluster's news: the token may be live, so no 4401;
+/// 1013 (try again later) sends the client to retry, here or on another node.
+void close_unavailable(connection_self* self) {
+  close_with(self,
+             json{{"type", "error"},
+                  {"code", "unavailable"},
+                  {"message", "sessions cannot be checked right now; try again"}},
+             1013, "try again later");
+}
+
+/// Resolves `token`; a session memory does not know yet is looked up in the
+/// database, and the answer comes back as `(auth_atom, token_resolution)`.
+void resolve_token(connection_self* self, const std::string& token, bool from_auth_message) {
+  auto& ctx = *self->state.ctx;
+  if (!ctx.db) {
+    auto who = ctx.auth->authenticate(token);
+    bool unavailable = !who && !ctx.auth->available();
+    caf::anon_send(self, auth_atom::value,
+                   token_resolution{{std::move(who), unavailable}, from_auth_message});
     return;
   }
-  if (!who) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  ctx.auth->resolve(token, *ctx.db, [me, from_auth_message](authenticator::outcome o) {
+    caf::anon_send(me, auth_atom::value, token_resolution{std::move(o), from_auth_message});
+  });
+}
+
+void on_resolved(connection_self* self, token_resolution& r) {
+  auto& st = self->state;
+  bool waiting = r.from_auth_message ? st.at == connection_state::phase::attaching
+                                     : st.at == connection_state::phase::awaiting_auth;
+  if (!waiting) {
+    return; // closed meanwhile, or authenticated by an auth message first
+  }
+  if (r.outcome.who) {
+    attach(self, std::move(*r.outcome.who));
+  } else if (r.outcome.unavailable) {
+    close_unavailable(self);
+  } else if (r.from_auth_message) {
     refuse_auth(self, "invalid_token");
-    return;
   }
-  attach(self, std::move(*who));
+  // An invalid cookie or header is ignored, as if absent: an auth message may follow.
+}
+
+void authenticate(connection_self* self, const std::string& token) {
+  self->state.at = connection_state::phase::attaching;
+  resolve_token(self, token, true);
 }
 
 void on_live_message(connection_self* self, const std::string& type, const json& msg) {
@@ -336,14 +381,17 @@ caf::behavior connection_actor(connection_self* self, const connection_context* 
   });
   // A valid cookie or bearer token authenticates at once; an invalid one is
   // ignored, as if absent: the client may still send an auth message.
-  auto who = token.empty() ? std::nullopt : ctx->auth->authenticate(token);
-  if (who) {
+  if (auto who = token.empty() ? std::nullopt : ctx->auth->authenticate(token)) {
     attach(self, std::move(*who));
   } else {
+    if (!token.empty()) {
+      resolve_token(self, token, false);
+    }
     self->delayed_send(self, ctx->auth_timeout, auth_atom::value);
   }
   return {
     [=](frame_atom, const std::string& text) { on_frame(self, text); },
+    [=](auth_atom, token_resolution& r) { on_resolved(self, r); },
     [=](closed_atom) {
       if (self->state.at != connection_state::phase::gone) {
         finish(self);

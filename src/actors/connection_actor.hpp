@@ -15,6 +15,7 @@ namespace solod {
 
 class actor_slot;
 class authenticator;
+class db_pool;
 class broadcast_budget;
 struct metrics;
 
@@ -22,6 +23,9 @@ struct metrics;
 struct connection_context {
   const clock* clk = nullptr;
   const authenticator* auth = nullptr;
+  /// Where a token newer than memory is checked (see authenticator::resolve);
+  /// null: memory only.
+  db_pool* db = nullptr;
   caf::actor directory;
   /// The current presence actor (restarted when it fails, see supervise_presence).
   const actor_slot* presence = nullptr;

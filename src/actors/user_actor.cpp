@@ -284,6 +284,31 @@ void on_started(user_self* self, const session_record& s, const std::string& old
                 login_reply reply) {
   auto& st = self->state;
   auto ctx = st.ctx;
+  if (st.known_ended(s.id)) {
+    // A login on another node superseded this one before its answer got
+    // here (and audited that): it stays out of memory, yet it happened.
+    audit_event ev{.timestamp = s.login_ts,
+                   .event_type = "login_success",
+                   .user_id = st.user_id,
+                   .username = s.username,
+                   .session_id = s.id,
+                   .ip_address = s.ip_address,
+                   .user_agent = s.user_agent,
+                   .status = "success"};
+    if (ctx->cfg->audit.durability != audit_durability::commit) {
+      audit(self, std::move(ev));
+      reply(login_outcome{login_outcome::status::ok, s});
+      return;
+    }
+    self->request(ctx->audit, caf::infinite, commit_atom::value, std::move(ev))
+      .then(
+        [reply, s](bool committed) {
+          reply(committed ? login_outcome{login_outcome::status::ok, s}
+                          : login_outcome{login_outcome::status::unavailable, {}});
+        },
+        [reply](caf::error&) { reply(login_outcome{login_outcome::status::unavailable, {}}); });
+    return;
+  }
   if (st.live) {
     // The previous session ends now, as superseded by this login; its
     // connections learn who took over.

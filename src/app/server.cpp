@@ -258,6 +258,14 @@ int run_server(const config& cfg, const environment& env) {
   login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
                         audit, &stats, &register_limiter});
   authenticator auth(tokens, registry, clk);
+  // A session the database confirmed before its news arrived: the user's
+  // actor learns it now, as the news would tell it.
+  auth.adopt = [directory](const session_record& s) {
+    remote_change change;
+    change.what = remote_change::kind::started;
+    change.session = s;
+    caf::anon_send(directory, remote_atom::value, std::move(change), applied_reply{[](bool) {}});
+  };
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
                      &files, &hasher, &hashing, audit, &online});
@@ -266,6 +274,7 @@ int run_server(const config& cfg, const environment& env) {
   connection_context cctx;
   cctx.clk = &clk;
   cctx.auth = &auth;
+  cctx.db = &db;
   cctx.directory = directory;
   cctx.presence = &presence;
   cctx.audit = audit;

@@ -164,17 +164,20 @@ void admin_router::audit_action(const http_request& req, const user_record& admi
 }
 
 void admin_router::handle(const http_request& req, responder respond) const {
-  auto who = deps_.auth->authenticate(request_token(req));
-  if (!who && !deps_.auth->available()) {
-    respond(error_response(503, "unavailable", "this node is resynchronising with the cluster")
-              .with_header("Retry-After", "1"));
-    return;
-  }
-  if (!who) {
-    respond(error_response(401, "unauthorized", "missing, invalid or ended session token"));
-    return;
-  }
-  auto user_id = who->session.user_id;
+  deps_.auth->resolve(request_token(req), *deps_.db,
+                      [this, req, respond](authenticator::outcome o) {
+                        if (o.who) {
+                          as_admin(req, o.who->session.user_id, respond);
+                        } else if (o.unavailable) {
+                          respond(unavailable());
+                        } else {
+                          respond(error_response(401, "unauthorized",
+                                                 "missing, invalid or ended session token"));
+                        }
+                      });
+}
+
+void admin_router::as_admin(const http_request& req, std::int64_t user_id, responder respond) const {
   auto fail = respond;
   bool queued = deps_.db->try_submit(
     [this, req, user_id, respond](soci::session& sql) {

@@ -28,6 +28,8 @@ public:
   void handle(const http_request& req, responder respond) const;
 
 private:
+  /// Checks on the database pool that `user_id` is an active admin, then dispatches.
+  void as_admin(const http_request& req, std::int64_t user_id, responder respond) const;
   void dispatch(soci::session& sql, const http_request& req, const user_record& admin,
                 responder respond) const;
   void list_users(soci::session& sql, const http_request& req, responder respond) const;

@@ -68,12 +68,6 @@ http_response unavailable(const std::string& why) {
   return error_response(503, "unavailable", why).with_header("Retry-After", "1");
 }
 
-/// A refused token: 401, or 503 while this node cannot trust its view of the
-/// cluster's sessions (the token may be live; the client should retry).
-http_response refused(const authenticator& auth) {
-  return auth.available() ? unauthorized()
-                          : unavailable("this node is resynchronising with the cluster");
-}
 
 std::string session_cookie(const std::string& token, long long max_age, bool secure) {
   std::string c = std::string(cookie_name) + "=" + token +
@@ -320,14 +314,27 @@ void api_router::do_login(const http_request& req, responder respond) const {
   });
 }
 
+void api_router::with_principal(const http_request& req, responder respond,
+                                std::function<void(principal)> next) const {
+  deps_.auth->resolve(request_token(req), *deps_.db,
+                      [respond, next = std::move(next)](authenticator::outcome o) {
+                        if (o.who) {
+                          next(std::move(*o.who));
+                        } else if (o.unavailable) {
+                          respond(unavailable("sessions cannot be checked right now"));
+                        } else {
+                          respond(unauthorized());
+                        }
+                      });
+}
+
 void api_router::do_logout(const http_request& req, responder respond) const {
-  auto who = deps_.auth->authenticate(request_token(req));
-  if (!who) {
-    respond(refused(*deps_.auth));
-    return;
-  }
+  with_principal(req, respond, [this, req, respond](principal p) { logout(req, p, respond); });
+}
+
+void api_router::logout(const http_request& req, const principal& p, responder respond) const {
   auto client = client_of(req);
-  end_request end{who->session.user_id, who->session.id, end_reason::logout, client.ip,
+  end_request end{p.session.user_id, p.session.id, end_reason::logout, client.ip,
                   client.user_agent};
   bool secure = req.secure;
   end_reply reply = [respond, secure](bool) {
@@ -341,12 +348,11 @@ void api_router::do_logout(const http_request& req, responder respond) const {
 }
 
 void api_router::do_me(const http_request& req, responder respond) const {
-  auto who = deps_.auth->authenticate(request_token(req));
-  if (!who) {
-    respond(refused(*deps_.auth));
-    return;
-  }
-  auto session = who->session;
+  with_principal(req, respond, [this, respond](principal p) { me(p, respond); });
+}
+
+void api_router::me(const principal& who, responder respond) const {
+  auto session = who.session;
   auto fail = respond;
   bool queued = deps_.db->try_submit(
     [session, respond](soci::session& sql) {
@@ -365,10 +371,10 @@ void api_router::do_me(const http_request& req, responder respond) const {
 }
 
 void api_router::do_online(const http_request& req, responder respond) const {
-  if (!deps_.auth->authenticate(request_token(req))) {
-    respond(refused(*deps_.auth));
-    return;
-  }
+  with_principal(req, respond, [this, respond](principal) { online(respond); });
+}
+
+void api_router::online(responder respond) const {
   // Online means at least one open WebSocket connection, on any node.
   json users = json::array();
   for (auto& n : deps_.online->names()) {

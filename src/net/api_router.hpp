@@ -5,6 +5,7 @@
 
 #include <caf/actor.hpp>
 
+#include <functional>
 #include <memory>
 
 #include <string>
@@ -13,6 +14,7 @@ namespace solod {
 
 class admin_router;
 class authenticator;
+struct principal;
 class clock;
 class db_pool;
 class hashing_pool;
@@ -59,6 +61,13 @@ private:
   void do_logout(const http_request& req, responder respond) const;
   void do_me(const http_request& req, responder respond) const;
   void do_online(const http_request& req, responder respond) const;
+  void logout(const http_request& req, const principal& who, responder respond) const;
+  void me(const principal& who, responder respond) const;
+  void online(responder respond) const;
+  /// Runs `next` with the request's principal (see authenticator::resolve),
+  /// or answers 401, or 503 while sessions cannot be checked.
+  void with_principal(const http_request& req, responder respond,
+                      std::function<void(principal)> next) const;
   void do_healthz(responder respond) const;
 
   api_deps deps_;

@@ -106,14 +106,17 @@ struct pg_connection {
   }
 };
 
-/// Connects with the node's URL (a URI or key/value string, expanded by
-/// libpq) plus our own name and TCP keepalives.
+/// Connects with the node's libpq key/value target (expanded by libpq as
+/// `dbname`), its password, our own name and TCP keepalives.
 PGconn* connect_listener(const database_url& url) {
   std::string app = "solod-listen " + this_node_id();
   std::vector<const char*> keys{"dbname", "application_name", "keepalives", "keepalives_idle",
                                 "keepalives_interval", "keepalives_count", "connect_timeout"};
   std::vector<const char*> values{url.target.c_str(), app.c_str(), "1", "5", "1", "3", "5"};
-  // MERGE(h/pg): add the password from SOLOD_DATABASE_PASSWORD / database.password_file.
+  if (!url.password.empty()) {
+    keys.push_back("password");
+    values.push_back(url.password.c_str());
+  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
   return PQconnectdbParams(keys.data(), values.data(), 1);
