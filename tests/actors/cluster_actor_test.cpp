@@ -9,6 +9,7 @@
 #include "actors/online_board.hpp"
 #include "actors/presence_actor.hpp"
 #include "auth/authenticator.hpp"
+#include "storage/news_listener.hpp"
 #include "storage/session_repository.hpp"
 #include "support/connection_world.hpp"
 #include "util/node_id.hpp"
@@ -17,6 +18,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
+
+#include <mutex>
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -62,6 +65,28 @@ struct cluster_world : connection_world {
   void news(const json& events, const std::string& from = other_node) {
     caf::anon_send(cluster, solod::news_atom::value,
                    json{{"o", from}, {"e", events}}.dump());
+  }
+};
+
+/// Collects the payloads a listener hears.
+struct payload_sink : solod::news_sink {
+  std::mutex mtx;
+  std::vector<std::string> payloads;
+  std::atomic<int> listening{0};
+  void on_news(std::string p) override {
+    std::lock_guard<std::mutex> g(mtx);
+    payloads.push_back(std::move(p));
+  }
+  void on_listening() override { listening++; }
+  void on_lost(const std::string&) override {}
+  bool contains(const std::string& text) {
+    std::lock_guard<std::mutex> g(mtx);
+    for (auto& p : payloads) {
+      if (p.find(text) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
   }
 };
 
@@ -178,13 +203,14 @@ TEST_CASE("presence and messages cross nodes", "[actors][cluster]") {
   }));
   CHECK(w.board.names() == std::vector<std::string>{"alice", "bob"});
 
-  // A message to bob leaves through the cluster: a news row (SQLite) for his node.
+  // A message to bob leaves through the cluster as news, heard as another node would.
+  payload_sink heard;
+  solod::news_listener listener(w.db.url, heard, {1000ms, 2000ms, 20ms});
+  listener.start();
+  REQUIRE(eventually([&] { return heard.listening > 0; }));
   a.send({{"type", "message"}, {"to", "bob"}, {"text", "hello bob"}});
-  REQUIRE(eventually([&] {
-    int n = 0;
-    *w.db.sql << "SELECT COUNT(*) FROM cluster_news WHERE payload LIKE '%hello bob%'", soci::into(n);
-    return n == 1;
-  }));
+  REQUIRE(eventually([&] { return heard.contains("hello bob"); }));
+  listener.stop();
 
   // A message from the other node reaches alice here.
   w.news(json::array({{{"k", "msg"}, {"to", "alice"}, {"t", R"({"type":"message","text":"hi"})"}}}));
