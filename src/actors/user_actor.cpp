@@ -284,7 +284,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
                 login_reply reply) {
   auto& st = self->state;
   auto ctx = st.ctx;
-  if (st.known_ended(s.id)) {
+  if (st.known_ended(s.id) || st.ctx->registry->is_dead(s.id)) {
     // A login on another node superseded this one before its answer got
     // here (and audited that): it stays out of memory, yet it happened.
     audit_event ev{.timestamp = s.login_ts,
@@ -554,8 +554,9 @@ void apply_remote(user_self* self, const remote_change& change) {
     }
     return;
   }
-  if (st.known_ended(s.id) || (st.live && st.live->id == s.id)) {
-    return; // late news of a session already over, or known
+  if (st.known_ended(s.id) || st.ctx->registry->is_dead(s.id) ||
+      (st.live && st.live->id == s.id)) {
+    return; // late news of a session already over (or dropped here), or known
   }
   if (st.live) {
     nlohmann::json by{{"ip", s.ip_address},

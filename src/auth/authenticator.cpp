@@ -42,6 +42,9 @@ std::optional<token_claims> authenticator::newer_than_memory(std::string_view to
   if (ec != std::errc{} || end != claims->sub.data() + claims->sub.size()) {
     return std::nullopt;
   }
+  if (registry_.is_dead(claims->sid)) {
+    return std::nullopt; // memory dropped it: ended, superseded, or its actor failed
+  }
   auto live = registry_.find(user_id);
   // A token of a session older than the one memory holds is dead for sure
   // (superseded): only newer ones are worth a database read. Seconds: iat's unit.

@@ -18,15 +18,46 @@ live_session make_live_session(const session_record& s, time_point last_seen) {
 }
 
 void session_registry::put(const live_session& s) {
-  auto& sh = shard_for(s.user_id);
-  std::lock_guard<std::mutex> guard(sh.mtx);
-  auto [it, inserted] = sh.sessions.insert_or_assign(s.user_id, s);
-  if (inserted) {
-    size_++;
+  std::string replaced;
+  {
+    auto& sh = shard_for(s.user_id);
+    std::lock_guard<std::mutex> guard(sh.mtx);
+    auto it = sh.sessions.find(s.user_id);
+    if (it == sh.sessions.end()) {
+      sh.sessions.emplace(s.user_id, s);
+      size_++;
+    } else {
+      if (it->second.id != s.id) {
+        replaced = it->second.id;
+      }
+      it->second = s;
+    }
+  }
+  if (!replaced.empty()) {
+    bury(replaced);
   }
 }
 
+void session_registry::bury(const std::string& session_id) {
+  std::lock_guard<std::mutex> guard(dead_mtx_);
+  if (!dead_.insert(session_id).second) {
+    return;
+  }
+  dead_order_.push_back(session_id);
+  if (dead_order_.size() > dead_max) {
+    dead_.erase(dead_order_.front());
+    dead_order_.pop_front();
+  }
+}
+
+bool session_registry::is_dead(const std::string& session_id) const {
+  std::lock_guard<std::mutex> guard(dead_mtx_);
+  return dead_.count(session_id) > 0;
+}
+
 bool session_registry::erase(std::int64_t user_id, const std::string& session_id) {
+  // Buried whether memory held it or not: the caller knows it has ended.
+  bury(session_id);
   auto& sh = shard_for(user_id);
   std::lock_guard<std::mutex> guard(sh.mtx);
   auto it = sh.sessions.find(user_id);
@@ -39,15 +70,19 @@ bool session_registry::erase(std::int64_t user_id, const std::string& session_id
 }
 
 std::optional<live_session> session_registry::erase_user(std::int64_t user_id) {
-  auto& sh = shard_for(user_id);
-  std::lock_guard<std::mutex> guard(sh.mtx);
-  auto it = sh.sessions.find(user_id);
-  if (it == sh.sessions.end()) {
-    return std::nullopt;
+  std::optional<live_session> removed;
+  {
+    auto& sh = shard_for(user_id);
+    std::lock_guard<std::mutex> guard(sh.mtx);
+    auto it = sh.sessions.find(user_id);
+    if (it == sh.sessions.end()) {
+      return std::nullopt;
+    }
+    removed = std::move(it->second);
+    sh.sessions.erase(it);
+    size_--;
   }
-  auto removed = std::move(it->second);
-  sh.sessions.erase(it);
-  size_--;
+  bury(removed->id);
   return removed;
 }
 

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace solod {
 
@@ -61,6 +63,11 @@ public:
   /// Visits every live session (a snapshot per shard).
   void for_each(const std::function<void(const live_session&)>& visit) const;
 
+  /// True when memory dropped session `session_id` (ended, superseded, or
+  /// its actor failed) recently: its token is dead, no database read needed,
+  /// and no late news may bring it back. Remembers the last 16,384.
+  bool is_dead(const std::string& session_id) const;
+
   /// False while memory may be missing news from other nodes (the news
   /// connection is down, or the node is resyncing): then no token is accepted.
   bool trusted() const { return trusted_.load(std::memory_order_acquire); }
@@ -78,7 +85,14 @@ private:
     return shards_[static_cast<std::size_t>(user_id) % shard_count];
   }
 
+  /// Records `session_id` as dropped.
+  void bury(const std::string& session_id);
+
   mutable std::array<shard, shard_count> shards_;
+  static constexpr std::size_t dead_max = 16384;
+  mutable std::mutex dead_mtx_;
+  std::unordered_set<std::string> dead_;
+  std::deque<std::string> dead_order_;
   std::atomic<std::int64_t> size_{0};
   std::atomic<bool> trusted_{true};
 };
