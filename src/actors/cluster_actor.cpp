@@ -119,6 +119,7 @@ struct cluster_state {
 using cluster_self = caf::stateful_actor<cluster_state>;
 
 void handle_item(cluster_self* self, news_item item);
+void start_sync(cluster_self* self, bool restore);
 
 /// Sends one correction (or news) to the user's actor; counted when it is
 /// part of restoring trust.
@@ -174,9 +175,20 @@ void drain(cluster_self* self) {
   maybe_trust(self);
 }
 
+/// Memory may have missed a change: refuse tokens until a resync has run.
+void distrust(cluster_self* self, const char* why) {
+  spdlog::error("cluster: {}; tokens are refused until memory is resynced", why);
+  self->state.opt.registry->set_trusted(false);
+  start_sync(self, true);
+}
+
 void handle_item(cluster_self* self, news_item item) {
   // The listener has already replaced a large payload's reference by its row.
-  apply_events(self, item.events, self->state.restore_trust);
+  try {
+    apply_events(self, item.events, self->state.restore_trust);
+  } catch (const std::exception& e) {
+    distrust(self, e.what());
+  }
 }
 
 /// Reads the truth from the tables; `restore` when memory is untrusted.
@@ -379,8 +391,14 @@ caf::behavior cluster_actor(cluster_self* self, cluster_options opt) {
     },
     [=](connected_atom) { start_sync(self, true); },
     [=](synced_atom, std::uint64_t gen, cluster_snapshot& snap) {
-      if (gen == self->state.generation) {
+      if (gen != self->state.generation) {
+        return;
+      }
+      try {
         on_synced(self, snap);
+      } catch (const std::exception& e) {
+        self->state.syncing = false;
+        distrust(self, e.what());
       }
     },
     [=](synced_atom, std::uint64_t gen, bool) {
