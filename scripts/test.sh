@@ -54,10 +54,13 @@ if ((sanitize == 0)); then
   exit $status
 fi
 # Sanitized: everything but the fuzzers one at a time, as in the plain run;
-# the storage and actor suites on PostgreSQL (the e2e suites ran there in the
-# plain run: the CI budget); then the fuzzers (each one process, one core) two at a time.
+# the storage and actor suites on PostgreSQL, but for the property test (53 of
+# their 96 s sanitized; it runs on PostgreSQL in the plain pass and sanitized
+# on SQLite) and the e2e suites (they ran on PostgreSQL in the plain pass):
+# the CI budget (README "CI time"); then the fuzzers (each one process, one
+# core) two at a time.
 timed "the sanitized SQLite pass" ctest --output-on-failure --timeout 900 -LE 'fuzz|pg_only' "$@"
 timed "the sanitized PostgreSQL pass" env SOLOD_TEST_PG_URL="$pg_url" \
-  ctest --output-on-failure --timeout 900 -L pg_only -LE e2e "$@"
+  ctest --output-on-failure --timeout 900 -L pg_only -LE e2e -E '^pg\.the one-session invariant' "$@"
 timed "the fuzzers" ctest --output-on-failure --timeout 900 -L fuzz -j 2 "$@"
 exit $status

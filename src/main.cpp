@@ -5,6 +5,7 @@
 #include "cli/admin_commands.hpp"
 #include "cli/command_line.hpp"
 #include "config/config.hpp"
+#include "storage/database.hpp"
 #include "util/logging.hpp"
 
 #include <iostream>
@@ -46,6 +47,14 @@ int main(int argc, char** argv) {
         std::cerr << "solod: " << e.what() << "\n";
         return 2;
       }
+    }
+    // The database URL as libpq will get it, and the password file: read
+    // now, so a typo is found before start-up (no connection is made).
+    try {
+      database_url::from_config(cfg.database, env);
+    } catch (const database_error& e) {
+      std::cerr << "solod: " << e.what() << "\n";
+      return 2;
     }
     std::cout << render_config(cfg);
     return 0;

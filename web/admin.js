@@ -318,10 +318,15 @@
       time_el(s.created_at, 'since-at muted'),
     ]);
     const conns = Number(s.connections) || 0;
+    // Which node holds each connection (several nodes share one database).
+    const per_node = new Map();
+    for (const c of s.connection_list || []) per_node.set(c.node, (per_node.get(c.node) || 0) + 1);
+    const where = [...per_node].map(([node, n]) => `${n} on node ${String(node).slice(0, 8)}`).join(', ');
     const conn = el('span', {
       class: conns > 0 ? 'conn conn-live' : 'conn',
       text: String(conns),
-      title: conns > 0 ? `${conns} open WebSocket connection${conns === 1 ? '' : 's'}` : 'No open WebSocket connection (REST only or idle)',
+      title: conns > 0 ? `${conns} open WebSocket connection${conns === 1 ? '' : 's'}: ${where}` : 'No open WebSocket connection (REST only or idle)',
+      data: { nodes: [...per_node.keys()].join(' ') },
     });
     const end = el('button', {
       class: 'button button-small button-danger-quiet', text: 'End',

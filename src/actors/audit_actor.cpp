@@ -57,18 +57,6 @@ struct audit_state {
     }
   }
 
-  /// The audit connection. On PostgreSQL, `commit` durability means the
-  /// commit waits for the WAL flush whatever the server's default says
-  /// (synchronous_commit could be off there): an acknowledged row survives
-  /// a crash of the database server too.
-  std::unique_ptr<soci::session> open_audit_connection() const {
-    auto conn = open_database(opts.url);
-    if (opts.url.dialect == sql_dialect::postgresql && opts.durability == audit_durability::commit) {
-      *conn << "SET synchronous_commit = on";
-    }
-    return conn;
-  }
-
   /// Commits one batch from the front; false when the database failed.
   bool commit_one_batch() {
     const auto n = std::min(held.size(), opts.batch_max);
@@ -80,7 +68,7 @@ struct audit_state {
     auto started = std::chrono::steady_clock::now();
     try {
       if (!sql) {
-        sql = open_audit_connection();
+        sql = open_audit_connection(opts);
       }
       write_transaction tx(*sql);
       login_log_repository(*sql).insert_batch(batch);
@@ -203,6 +191,14 @@ caf::behavior audit_actor(audit_self* self, audit_actor_options opts) {
 }
 
 } // namespace
+
+std::unique_ptr<soci::session> open_audit_connection(const audit_actor_options& opts) {
+  auto conn = open_database(opts.url);
+  if (opts.url.dialect == sql_dialect::postgresql && opts.durability == audit_durability::commit) {
+    *conn << "SET synchronous_commit = on";
+  }
+  return conn;
+}
 
 caf::actor spawn_audit_actor(caf::actor_system& sys, audit_actor_options opts) {
   return sys.spawn<caf::detached>(audit_actor, std::move(opts));

@@ -9,6 +9,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
+
+namespace soci {
+class session;
+}
 
 namespace solod {
 
@@ -41,5 +46,11 @@ struct audit_actor_options {
 /// after the first held event. A batch never exceeds `batch_max`. A failed
 /// commit keeps the plain events and retries with backoff (50 ms doubling to 5 s).
 caf::actor spawn_audit_actor(caf::actor_system& sys, audit_actor_options opts);
+
+/// The audit actor's connection. On PostgreSQL, `commit` durability sets
+/// `synchronous_commit = on`: a commit then waits for the WAL flush whatever
+/// the server's or database's default says, so an acknowledged row survives
+/// a crash of the database server too. Throws database_error.
+std::unique_ptr<soci::session> open_audit_connection(const audit_actor_options& opts);
 
 } // namespace solod

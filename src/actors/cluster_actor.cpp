@@ -36,8 +36,6 @@ struct cluster_snapshot {
 } // namespace solod
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::cluster_snapshot)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(solod::news_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<solod::news_item>)
 
 namespace solod {
 
@@ -107,7 +105,6 @@ struct cluster_state {
   cluster_options opt;
   std::uint64_t generation = 0;
   bool syncing = false;       ///< a resync is reading the tables: news waits in `held`
-  bool fetching = false;      ///< a large payload is being read: news waits in `held`
   bool restore_trust = false; ///< the registry is trusted again once `correcting` is 0
   int correcting = 0;         ///< resync corrections not yet applied by their user actors
   std::deque<news_item> held;
@@ -122,6 +119,7 @@ struct cluster_state {
 using cluster_self = caf::stateful_actor<cluster_state>;
 
 void handle_item(cluster_self* self, news_item item);
+void start_sync(cluster_self* self, bool restore);
 
 /// Sends one correction (or news) to the user's actor; counted when it is
 /// part of restoring trust.
@@ -166,10 +164,10 @@ void apply_events(cluster_self* self, const json& events, bool counted) {
   }
 }
 
-/// Handles held news in order, until a resync or a fetch holds it again.
+/// Handles held news in order, until a resync holds it again.
 void drain(cluster_self* self) {
   auto& st = self->state;
-  while (!st.syncing && !st.fetching && !st.held.empty()) {
+  while (!st.syncing && !st.held.empty()) {
     auto item = std::move(st.held.front());
     st.held.pop_front();
     handle_item(self, std::move(item));
@@ -177,27 +175,19 @@ void drain(cluster_self* self) {
   maybe_trust(self);
 }
 
+/// Memory may have missed a change: refuse tokens until a resync has run.
+void distrust(cluster_self* self, const char* why) {
+  spdlog::error("cluster: {}; tokens are refused until memory is resynced", why);
+  self->state.opt.registry->set_trusted(false);
+  start_sync(self, true);
+}
+
 void handle_item(cluster_self* self, news_item item) {
-  auto& st = self->state;
-  if (!item.ref) {
-    apply_events(self, item.events, st.restore_trust);
-    return;
-  }
-  // Too large for NOTIFY: its events are in a row; later news waits for them.
-  st.fetching = true;
-  auto me = caf::actor_cast<caf::actor>(self);
-  auto id = *item.ref;
-  bool queued = st.opt.db->try_submit(
-    [me, id](soci::session& sql) {
-      caf::anon_send(me, news_atom::value, read_news_row(sql, id));
-    },
-    [me, id](const std::string& what) {
-      spdlog::error("cluster: cannot read news row {}: {}; resyncing", id, what);
-      caf::anon_send(me, news_atom::value, std::optional<news_item>{});
-    },
-    db_pool::wait::until_run);
-  if (!queued) {
-    caf::anon_send(me, news_atom::value, std::optional<news_item>{});
+  // The listener has already replaced a large payload's reference by its row.
+  try {
+    apply_events(self, item.events, self->state.restore_trust);
+  } catch (const std::exception& e) {
+    distrust(self, e.what());
   }
 }
 
@@ -386,21 +376,11 @@ caf::behavior cluster_actor(cluster_self* self, cluster_options opt) {
         return;
       }
       auto& st = self->state;
-      if (st.syncing || st.fetching || !st.held.empty()) {
+      if (st.syncing || !st.held.empty()) {
         st.held.push_back(std::move(*item));
         return;
       }
       handle_item(self, std::move(*item));
-    },
-    [=](news_atom, std::optional<news_item>& fetched) {
-      auto& st = self->state;
-      st.fetching = false;
-      if (fetched) {
-        apply_events(self, fetched->events, st.restore_trust);
-      } else {
-        start_sync(self, false); // the row is gone or unreadable: re-read everything
-      }
-      drain(self);
     },
     [=](lost_atom, const std::string&) {
       auto& st = self->state;
@@ -411,8 +391,14 @@ caf::behavior cluster_actor(cluster_self* self, cluster_options opt) {
     },
     [=](connected_atom) { start_sync(self, true); },
     [=](synced_atom, std::uint64_t gen, cluster_snapshot& snap) {
-      if (gen == self->state.generation) {
+      if (gen != self->state.generation) {
+        return;
+      }
+      try {
         on_synced(self, snap);
+      } catch (const std::exception& e) {
+        self->state.syncing = false;
+        distrust(self, e.what());
       }
     },
     [=](synced_atom, std::uint64_t gen, bool) {

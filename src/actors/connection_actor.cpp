@@ -5,7 +5,7 @@
 #include "actors/actor_slot.hpp"
 #include "actors/messages.hpp"
 #include "auth/authenticator.hpp"
-#include "net/ping_reply.hpp"
+#include "actors/ping_reply.hpp"
 #include "util/metrics.hpp"
 #include "util/time_format.hpp"
 

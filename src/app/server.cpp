@@ -168,6 +168,9 @@ int run_server(const config& cfg, const environment& env) {
   password_hasher hasher;
   hashing_pool hashing(cores, 4096);
   db_pool db(url, static_cast<std::size_t>(cfg.database.pool_size), 20000, cfg.database.wait_timeout);
+  // The cluster's own connection (presence rows, heartbeats, resyncs): a
+  // burst of 19,000 connects never delays a login's queries, nor they it.
+  db_pool cluster_db(url, 1, 100000, cfg.database.wait_timeout);
   stats.db_wait_timeouts = [&db] { return db.wait_timeouts(); };
   ip_rate_limiter ip_limiter(clk, cfg.limits.login_per_ip_per_minute);
   ip_rate_limiter register_limiter(clk, cfg.limits.register_per_ip_per_minute);
@@ -236,7 +239,7 @@ int run_server(const config& cfg, const environment& env) {
   actor_slot presence;
   online_board online;
   cluster_options cluster_opts;
-  cluster_opts.db = &db;
+  cluster_opts.db = &cluster_db;
   cluster_opts.registry = &registry;
   cluster_opts.clk = &clk;
   cluster_opts.directory = directory;
@@ -412,6 +415,7 @@ int run_server(const config& cfg, const environment& env) {
   }
   hashing.stop();
   db.stop();
+  cluster_db.stop();
   spdlog::info("stopped");
   spdlog::default_logger()->flush();
   return sig == directory_failed ? 1 : 0;

@@ -3,7 +3,7 @@
 #include "actors/messages.hpp"
 #include "net/message_rate_limiter.hpp"
 #include "net/net_context.hpp"
-#include "net/ping_reply.hpp"
+#include "actors/ping_reply.hpp"
 #include "net/ws_tracker.hpp"
 #include "util/json_text.hpp"
 #include "util/metrics.hpp"

@@ -122,6 +122,29 @@ PGconn* connect_listener(const database_url& url) {
   return PQconnectdbParams(keys.data(), values.data(), 1);
 }
 
+/// A payload too large for NOTIFY names its `cluster_news` row: read it here,
+/// on this connection, so the news stays in commit order and never waits for
+/// a busy pool. False when it cannot be read (the connection is then reset).
+bool resolve_ref(PGconn* conn, std::string& payload) {
+  auto item = parse_news(payload);
+  if (!item || !item->ref) {
+    return true;
+  }
+  std::string id = std::to_string(*item->ref);
+  const char* params[] = {id.c_str()};
+  PGresult* r = PQexecParams(conn, "SELECT payload FROM cluster_news WHERE id = $1::bigint", 1,
+                             nullptr, params, nullptr, nullptr, 0);
+  bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (ok && PQntuples(r) == 1) {
+    payload = PQgetvalue(r, 0, 0);
+  } else if (ok) {
+    spdlog::warn("news: payload row {} is gone (pruned?)", id);
+    ok = false;
+  }
+  PQclear(r);
+  return ok;
+}
+
 /// Runs `sql` and waits for its result; false on any error.
 bool exec_ok(PGconn* conn, const char* sql) {
   PGresult* r = PQexec(conn, sql);
@@ -169,8 +192,23 @@ void news_listener::run_postgresql() {
         }
         quiet_since = now;
         while (PGnotify* n = PQnotifies(pg.conn)) {
-          sink_.on_news(n->extra ? n->extra : "");
+          std::string payload = n->extra ? n->extra : "";
           PQfreemem(n);
+          if (probe_sent && payload.find("\"ref\"") != std::string::npos) {
+            // One query at a time: finish the probe before reading the row.
+            while (PGresult* r = PQgetResult(pg.conn)) {
+              PQclear(r);
+            }
+            probe_sent.reset();
+          }
+          if (!resolve_ref(pg.conn, payload)) {
+            lost = "cannot read a large news payload";
+            break;
+          }
+          sink_.on_news(std::move(payload));
+        }
+        if (!lost.empty()) {
+          break;
         }
         if (probe_sent && !PQisBusy(pg.conn)) {
           // The probe's answer is in: drain it.

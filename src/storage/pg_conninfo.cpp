@@ -307,6 +307,9 @@ void pg_conninfo::erase(const std::string& keyword) {
 std::string pg_conninfo::to_string() const {
   std::string out;
   for (const auto& [key, value] : params) {
+    if (value.find('\0') != std::string::npos) {
+      fail("a NUL byte in the value of " + key);
+    }
     if (std::any_of(value.begin(), value.end(), is_space)) {
       fail("the value of " + key +
            " contains whitespace, which SOCI 4.0 cannot pass to libpq (it splits the connection string at "

@@ -173,16 +173,30 @@ void session_repository::touch(const std::vector<std::pair<std::string, time_poi
 
 std::vector<std::pair<std::string, std::string>> session_repository::ended_among(
   const std::vector<std::string>& ids) {
+  // 500 ids a query: a node with 19,000 sessions resyncs in 38 round trips.
+  constexpr std::size_t chunk = 500;
   std::vector<std::pair<std::string, std::string>> dead;
-  std::string id, reason;
-  soci::indicator ind = soci::i_null;
-  soci::statement st = (sql_.prepare << "SELECT end_reason FROM sessions "
-                                        "WHERE id = :id AND logout_ts IS NOT NULL",
-                        soci::use(id), soci::into(reason, ind));
-  for (const auto& candidate : ids) {
-    id = candidate;
-    if (st.execute(true)) {
-      dead.emplace_back(candidate, ind == soci::i_ok ? reason : std::string{});
+  for (std::size_t at = 0; at < ids.size(); at += chunk) {
+    std::size_t n = std::min(chunk, ids.size() - at);
+    std::string query = "SELECT id, end_reason FROM sessions WHERE logout_ts IS NOT NULL AND id IN (";
+    for (std::size_t i = 0; i < n; ++i) {
+      query += i == 0 ? ":i0" : ", :i" + std::to_string(i);
+    }
+    query += ")";
+    std::string id, reason;
+    soci::indicator ind = soci::i_null;
+    soci::statement st(sql_);
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(reason, ind));
+    for (std::size_t i = 0; i < n; ++i) {
+      st.exchange(soci::use(ids[at + i]));
+    }
+    st.alloc();
+    st.prepare(query);
+    st.define_and_bind();
+    st.execute(false);
+    while (st.fetch()) {
+      dead.emplace_back(id, ind == soci::i_ok ? reason : std::string{});
     }
   }
   return dead;

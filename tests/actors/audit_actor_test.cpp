@@ -260,3 +260,21 @@ TEST_CASE("async durability writes events within about flush_interval", "[actors
   CHECK(eventually([&] { return w.stats.audit_queue_depth.load() == 0; }, 5s));
   CHECK(w.stats.audit_events_committed.load() == 20);
 }
+
+TEST_CASE("commit durability makes the audit connection commit synchronously", "[actors]") {
+  test_support::test_database db;
+  solod::audit_actor_options opts;
+  opts.url = db.url;
+  if (db.url.dialect == solod::sql_dialect::sqlite) {
+    // SQLite: WAL with synchronous=NORMAL (1), which keeps commits across a crash of the process.
+    opts.durability = solod::audit_durability::commit;
+    CHECK(count_of(*solod::open_audit_connection(opts), "PRAGMA synchronous") == 1);
+    return;
+  }
+  // A database whose default is off, as a tuned server might have it.
+  *db.sql << "ALTER DATABASE " + db.pg->name() + " SET synchronous_commit = off";
+  opts.durability = solod::audit_durability::commit;
+  CHECK(test_support::text_of(*solod::open_audit_connection(opts), "SHOW synchronous_commit") == "on");
+  opts.durability = solod::audit_durability::async;
+  CHECK(test_support::text_of(*solod::open_audit_connection(opts), "SHOW synchronous_commit") == "off");
+}

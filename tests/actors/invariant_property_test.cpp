@@ -709,6 +709,13 @@ private:
     for (auto it = open_.begin(); it != open_.end();) {
       auto& c = it->client;
       if (on_disk.count(it->session_id) != 0) {
+        if (expiring_.count(it->session_id) != 0 && c.sink->closed()) {
+          // An expiry in flight: the connection is kicked, the session's end
+          // not yet written (seen on PostgreSQL, where the write takes longer);
+          // a later check finds it ended and checks the kick.
+          ++it;
+          continue;
+        }
         REQUIRE_FALSE(c.sink->closed());
         ++it;
         continue;

@@ -219,6 +219,9 @@ test('the admin sees a user\'s live session and ends it; the user\'s page says a
   const alice = a.locator('#sessions-table tbody tr[data-username="alice"]');
   await wait_text(alice.locator('.col-ip'), '203.0.113.24');
   await wait_text(alice.locator('td.num'), /^2$/);
+  // Each connection's node is named (one node here: both on it).
+  assert.match(await alice.locator('td.num .conn').getAttribute('title'),
+               /^2 open WebSocket connections: 2 on node [0-9a-f]{8}$/);
   await a.screenshot({ path: screenshot_path('admin-sessions.png'), fullPage: true });
 
   // Cancelling the confirmation ends nothing.

@@ -6,6 +6,7 @@
 #include "storage/user_repository.hpp"
 #include "storage/write_transaction.hpp"
 #include "support/test_database.hpp"
+#include "util/time_format.hpp"
 
 #include <catch2/catch.hpp>
 #include <soci/soci.h>
@@ -450,4 +451,70 @@ TEST_CASE("concurrent read-then-write transactions never fail with SQLITE_BUSY",
     CHECK(count_of(*db.sql, "SELECT COUNT(DISTINCT error_message) FROM login_logs") ==
           2 * iterations);
   }
+}
+
+TEST_CASE("every admin query runs and pages on this backend", "[storage]") {
+  test_support::test_database db;
+  auto& sql = *db.sql;
+  solod::user_repository users(sql);
+  const auto alice = insert_user(sql, "Alice_50%");
+  insert_user(sql, "bob");
+  insert_user(sql, "alicexx50yy");
+
+  // Search: LIKE with its wildcards escaped, case-insensitive, counted and paged.
+  CHECK(users.count("") == 3);
+  CHECK(users.count("alice_50%") == 1);
+  CHECK(users.count("ALICE") == 2);
+  REQUIRE(users.list("alice", 1, 1).size() == 1);
+  CHECK(users.list("", 10, 0).front().id == alice);
+  CHECK(users.update_profile(alice, std::string("It's \"me\""), std::nullopt));
+  CHECK(users.find_by_id(alice)->full_name == "It's \"me\"");
+  CHECK(users.set_admin(alice, true));
+  CHECK(users.find_by_username("ALICE_50%")->is_admin);
+
+  // Sessions: filtered pages with a cursor, newest first; find.
+  solod::session_repository sessions(sql);
+  for (int i = 0; i < 5; ++i) {
+    auto s = new_session("s" + std::to_string(i), alice, t0 + std::chrono::minutes{i});
+    sessions.start(s, "superseded");
+  }
+  solod::session_filter all;
+  auto first = sessions.page(all, 2, std::nullopt);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].id == "s4");
+  auto next = sessions.page(all, 2, solod::page_position{solod::format_iso8601(first[1].login_ts), 0, first[1].id});
+  REQUIRE(next.size() == 2);
+  CHECK(next[0].id == "s2");
+  solod::session_filter live;
+  live.active_only = true;
+  live.username = "alice_50%";
+  live.from = t0;
+  live.to = t0 + 1h;
+  CHECK(sessions.page(live, 10, std::nullopt).size() == 1);
+  CHECK(sessions.find("s0")->end_reason == "superseded");
+
+  // Audit: pages with a cursor, newest first.
+  {
+    solod::write_transaction tx(sql);
+    solod::login_log_repository(sql).insert_batch({event("a", t0, "x", "1.1.1.1"), event("b", t0, "x", "1.1.1.1"),
+                                                    event("c", t0 + 1s, "y", "2.2.2.2")});
+    tx.commit();
+  }
+  solod::login_log_repository logs(sql);
+  auto top = logs.page({}, 2, std::nullopt);
+  REQUIRE(top.size() == 2);
+  CHECK(top[0].event_type == "c");
+  auto rest = logs.page({}, 2, solod::page_position{solod::format_iso8601(top[1].timestamp), top[1].id, ""});
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].event_type == "a");
+  solod::audit_filter by_user;
+  by_user.username = "X";
+  by_user.ip = "1.1.1.1";
+  by_user.from = t0;
+  by_user.to = t0 + 1s;
+  CHECK(logs.page(by_user, 10, std::nullopt).size() == 2);
+
+  // Retention: both bounded deletes and the anonymisation run.
+  CHECK(sessions.anonymise_older_than(t0 + 1h, 2) == 2);
+  CHECK(logs.delete_older_than(t0 + 1s, 10) == 2);
 }

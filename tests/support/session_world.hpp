@@ -89,7 +89,9 @@ struct session_world {
   session_world& operator=(const session_world&) = delete;
 
   void start() {
-    pool = std::make_unique<solod::db_pool>(db.url, 2, 10000);
+    // A generous queue wait: these tests check what the actors do, not the
+    // 503 bound (e2e tests do), and a loaded CI machine may queue for seconds.
+    pool = std::make_unique<solod::db_pool>(db.url, 2, 10000, std::chrono::seconds{30});
     caf_cfg.set("scheduler.max-threads", 2);
     caf_cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(caf_cfg);

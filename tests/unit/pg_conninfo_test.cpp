@@ -104,6 +104,8 @@ TEST_CASE("hostile URIs and key/value text get a clear error", "[pg_conninfo]") 
   CHECK_THAT(error_of("postgresql://h/my%20db"), Contains("the value of dbname contains whitespace"));
   CHECK_THAT(error_of("postgresql://h/d?options=-c%20x%3Dy"), Contains("the value of options contains whitespace"));
   CHECK_THAT(error_of("postgresql://h/d%0A"), Contains("whitespace"));
+  CHECK_THAT(error_of(std::string("postgresql://h/d\0x", 18)), Contains("a NUL byte in the value of dbname"));
+  CHECK_THAT(error_of(std::string("postgresql://dbname=a\0b", 23)), Contains("a NUL byte in the value of dbname"));
   CHECK_THAT(error_of("mysql://h/d"), Contains("expected sqlite3:// or postgresql://"));
 }
 

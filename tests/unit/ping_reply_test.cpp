@@ -1,6 +1,6 @@
 // Tests for src/net/ping_reply.*: the pong the network thread builds for a ping.
 
-#include "net/ping_reply.hpp"
+#include "actors/ping_reply.hpp"
 
 #include "util/time_format.hpp"
 

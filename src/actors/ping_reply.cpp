@@ -1,4 +1,4 @@
-#include "net/ping_reply.hpp"
+#include "actors/ping_reply.hpp"
 
 #include "util/time_format.hpp"
 
