@@ -57,6 +57,16 @@ struct audit_state {
     }
   }
 
+  /// Writes `batch` in one transaction, opening the connection if needed.
+  void write_batch(const std::vector<audit_event>& batch) {
+    if (!sql) {
+      sql = open_audit_connection(opts);
+    }
+    write_transaction tx(*sql);
+    login_log_repository(*sql).insert_batch(batch);
+    tx.commit();
+  }
+
   /// Commits one batch from the front; false when the database failed.
   bool commit_one_batch() {
     const auto n = std::min(held.size(), opts.batch_max);
@@ -67,12 +77,14 @@ struct audit_state {
     }
     auto started = std::chrono::steady_clock::now();
     try {
-      if (!sql) {
-        sql = open_audit_connection(opts);
+      try {
+        write_batch(batch);
+      } catch (const std::exception&) {
+        // A connection the database dropped (a restart) fails at once: one
+        // more try on a fresh connection before anyone hears "not written".
+        sql.reset();
+        write_batch(batch);
       }
-      write_transaction tx(*sql);
-      login_log_repository(*sql).insert_batch(batch);
-      tx.commit();
     } catch (const std::exception& e) {
       sql.reset();
       if (opts.stats) {

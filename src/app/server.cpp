@@ -109,6 +109,18 @@ std::vector<session_record> prepare_database(const database_url& url) {
   return session_repository(*sql).load_live();
 }
 
+/// Waits until the registry is trusted (the first resync has run), at most `max`.
+void wait_for_trust(const session_registry& registry, std::chrono::milliseconds max) {
+  auto give_up = std::chrono::steady_clock::now() + max;
+  while (!registry.trusted() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  if (!registry.trusted()) {
+    spdlog::warn("cluster: not resynced after {} s; serving, tokens answer 503 until it is",
+                 std::chrono::duration_cast<std::chrono::seconds>(max).count());
+  }
+}
+
 /// A clean stop: this node's connections leave presence everywhere now,
 /// rather than when the others find its heartbeat silent.
 void leave_cluster(const database_url& url) {
@@ -308,6 +320,12 @@ int run_server(const config& cfg, const environment& env) {
   }
 
   const auto io_threads = cfg.server.threads > 0 ? static_cast<std::size_t>(cfg.server.threads) : cores;
+  // On PostgreSQL, serve only once memory has caught up with the cluster:
+  // a node that answered before its first resync would answer 503 to every
+  // token (a load balancer's health check sees it up; clients would not).
+  // Bounded: a database out of reach leaves the node up, answering 503.
+  wait_for_trust(registry, std::chrono::seconds{30});
+
   io_pool io{io_threads};
   auto accept = std::make_shared<listener>(io, nctx);
   try {

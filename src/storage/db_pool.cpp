@@ -9,7 +9,13 @@ namespace {
 /// The connection of the current pool thread; a thread belongs to one pool.
 struct thread_connection {
   std::unique_ptr<soci::session> sql;
+  std::chrono::steady_clock::time_point last_used{};
 };
+
+/// A PostgreSQL connection idle this long is checked (one SELECT 1) before a job uses it:
+/// after a server restart it is dead, and the job would fail (503) although
+/// a fresh connection works.
+constexpr std::chrono::milliseconds check_after_idle{100};
 
 thread_local thread_connection current;
 
@@ -20,9 +26,20 @@ db_pool::db_pool(database_url url, std::size_t threads, std::size_t max_queue,
   : url_(std::move(url)), wait_timeout_(wait_timeout), workers_(threads, max_queue, "solod-db") {}
 
 soci::session& db_pool::connection() {
+  auto now = std::chrono::steady_clock::now();
+  if (current.sql && url_.dialect == sql_dialect::postgresql &&
+      now - current.last_used > check_after_idle) {
+    try {
+      int one = 0;
+      *current.sql << "SELECT 1", soci::into(one);
+    } catch (const std::exception&) {
+      current.sql.reset(); // reopened below
+    }
+  }
   if (!current.sql) {
     current.sql = open_database(url_);
   }
+  current.last_used = now;
   return *current.sql;
 }
 
