@@ -117,6 +117,21 @@ void audit(user_self* self, audit_event ev) {
   self->send(self->state.ctx->audit, audit_atom::value, std::move(ev));
 }
 
+/// Audits the end of one of the user's sessions as `event_type` (`why` in error_message).
+void audit_end(user_self* self, const char* event_type, const std::string& username,
+               const std::string& session_id, const std::string& ip, const std::string& ua,
+               const std::string& why) {
+  audit(self, audit_event{.timestamp = self->state.now(),
+                          .event_type = event_type,
+                          .user_id = self->state.user_id,
+                          .username = username,
+                          .session_id = session_id,
+                          .ip_address = ip,
+                          .user_agent = ua,
+                          .status = "success",
+                          .error_message = why});
+}
+
 /// Schedules the expiry and idle checks of the live session.
 void arm_timers(user_self* self) {
   auto& st = self->state;
@@ -496,15 +511,8 @@ void on_recovered(user_self* self, std::vector<session_record>& ended, bool ok) 
   st.recovery_holds_logins = false;
   for (auto& s : ended) {
     spdlog::warn("user {}: session {} ended after an actor failure", st.user_id, s.id.substr(0, 8));
-    audit(self, audit_event{.timestamp = st.now(),
-                            .event_type = "session_terminated",
-                            .user_id = st.user_id,
-                            .username = s.username,
-                            .session_id = s.id,
-                            .ip_address = s.ip_address,
-                            .user_agent = s.user_agent,
-                            .status = "success",
-                            .error_message = "server_error"});
+    audit_end(self, "session_terminated", s.username, s.id, s.ip_address, s.user_agent,
+              "server_error");
   }
   if (ok) {
     st.recovery_due = false;
@@ -607,15 +615,7 @@ void on_idle_checked(user_self* self, const std::string& id, bool ended) {
     return;
   }
   live_session gone = drop_live(self, kick_reason::expired);
-  audit(self, audit_event{.timestamp = st.now(),
-                          .event_type = "session_expired",
-                          .user_id = st.user_id,
-                          .username = gone.username,
-                          .session_id = gone.id,
-                          .ip_address = gone.ip,
-                          .user_agent = gone.user_agent,
-                          .status = "success",
-                          .error_message = "expired"});
+  audit_end(self, "session_expired", gone.username, gone.id, gone.ip, gone.user_agent, "expired");
   schedule_retire(self);
 }
 

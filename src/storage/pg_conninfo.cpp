@@ -1,6 +1,7 @@
 #include "storage/pg_conninfo.hpp"
 
 #include "storage/database.hpp"
+#include "util/hex.hpp"
 
 #include <algorithm>
 #include <string_view>
@@ -20,19 +21,6 @@ bool is_space(char c) {
 /// libpq keywords are lower-case words with underscores.
 bool is_keyword(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 /// RFC 3986 percent-decoding as libpq does it: a bad escape or %00 is an error.

@@ -1,25 +1,9 @@
 #include "util/query_string.hpp"
 
+#include "util/hex.hpp"
 #include "util/utf8.hpp"
 
 namespace solod {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-} // namespace
 
 std::optional<std::string> url_decode(std::string_view text) {
   std::string out;

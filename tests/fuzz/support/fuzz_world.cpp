@@ -127,7 +127,7 @@ fuzz_world::fuzz_world() {
   uctx_.audit = audit_;
   uctx_.stats = &stats;
   directory_ = solod::spawn_session_directory(*sys, &uctx_);
-  solod::supervise_presence(*sys, &stats, presence_, false);
+  solod::supervise_presence(*sys, &stats, presence_, false, solod::presence_links{{}, &online_});
 
   solod::login_service_deps ld;
   ld.cfg = &cfg;
@@ -159,12 +159,14 @@ fuzz_world::fuzz_world() {
   deps.hasher = hasher_.get();
   deps.hashing = hashing_.get();
   deps.audit = audit_;
+  deps.online = &online_;
   router_ = std::make_unique<solod::api_router>(deps);
 
   cctx_.clk = &clk;
   cctx_.auth = auth_.get();
   cctx_.directory = directory_;
   cctx_.presence = &presence_;
+  cctx_.db = pool_.get();
   cctx_.audit = audit_;
   cctx_.stats = &stats;
   cctx_.auth_timeout = std::chrono::milliseconds{2000};

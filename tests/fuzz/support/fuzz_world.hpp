@@ -4,6 +4,7 @@
 /// src/app/server.cpp but without sockets, built once per fuzzing process.
 
 #include "actors/actor_slot.hpp"
+#include "actors/online_board.hpp"
 #include "actors/connection_actor.hpp"
 #include "storage/session_registry.hpp"
 #include "actors/user_context.hpp"
@@ -101,6 +102,7 @@ private:
   caf::actor_system_config caf_cfg_;
   caf::actor audit_;
   caf::actor directory_;
+  solod::online_board online_; // before presence_: the presence actor writes it
   solod::actor_slot presence_;
   std::unique_ptr<solod::ip_rate_limiter> register_limiter_;
   solod::user_context uctx_;
