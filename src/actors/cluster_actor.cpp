@@ -105,6 +105,7 @@ struct cluster_state {
   cluster_options opt;
   std::uint64_t generation = 0;
   bool syncing = false;       ///< a resync is reading the tables: news waits in `held`
+  bool reconciling = false;   ///< a periodic check is reading the tables (news flows on)
   bool restore_trust = false; ///< the registry is trusted again once `correcting` is 0
   int correcting = 0;         ///< resync corrections not yet applied by their user actors
   std::deque<news_item> held;
@@ -191,17 +192,28 @@ void handle_item(cluster_self* self, news_item item) {
   }
 }
 
-/// Reads the truth from the tables; `restore` when memory is untrusted.
+/// Reads the truth from the tables. `restore`: memory is untrusted (the news
+/// connection was lost), so news waits until the snapshot is applied, then
+/// replays in order. Otherwise a periodic reconciliation: news flows on (a
+/// kick must not wait for a read of 19,000 rows), and only corrections that
+/// stay right however late they arrive are applied (see on_synced).
 void start_sync(cluster_self* self, bool restore) {
   auto& st = self->state;
-  st.generation++;
-  st.syncing = true;
-  st.restore_trust = st.restore_trust || restore;
+  if (!restore && (st.syncing || st.reconciling)) {
+    return;
+  }
+  if (restore) {
+    st.generation++;
+    st.syncing = true;
+    st.restore_trust = true;
+  } else {
+    st.reconciling = true;
+  }
   auto me = caf::actor_cast<caf::actor>(self);
   auto gen = st.generation;
   auto* registry = st.opt.registry;
   bool queued = st.opt.db->try_submit(
-    [me, gen, registry](soci::session& sql) {
+    [me, gen, restore, registry](soci::session& sql) {
       // Memory first: a session it holds has its row committed already.
       std::vector<std::pair<std::int64_t, std::string>> known;
       registry->for_each([&](const live_session& s) { known.emplace_back(s.user_id, s.id); });
@@ -218,42 +230,51 @@ void start_sync(cluster_self* self, bool restore) {
       }
       snap.live = sessions.load_live();
       snap.connections = cluster_repository(sql).connections();
-      caf::anon_send(me, synced_atom::value, gen, std::move(snap));
+      caf::anon_send(me, synced_atom::value, gen, restore, std::move(snap));
     },
-    [me, gen](const std::string& what) {
+    [me, gen, restore](const std::string& what) {
       spdlog::warn("cluster: cannot resync: {}", what);
-      caf::anon_send(me, synced_atom::value, gen, false);
+      caf::anon_send(me, synced_atom::value, gen, restore);
     });
   if (!queued) {
-    caf::anon_send(me, synced_atom::value, gen, false);
+    caf::anon_send(me, synced_atom::value, gen, restore);
   }
 }
 
-void on_synced(cluster_self* self, cluster_snapshot& snap) {
+/// Applies a snapshot. Session corrections are safe even when stale: an end
+/// is never undone, and a start of a session memory knows to have ended is
+/// ignored by the user's actor. Presence is replaced only by a restoring
+/// resync, whose news waited meanwhile (a stale view would undo later joins).
+void on_synced(cluster_self* self, cluster_snapshot& snap, bool restore) {
   auto& st = self->state;
   auto* registry = st.opt.registry;
   std::size_t fixes = 0;
   for (auto& [uid, dead] : snap.dead) {
-    to_user(self, ended_of(uid, dead.first, dead.second), true);
-    ++fixes;
+    if (registry->is_live(uid, dead.first)) {
+      to_user(self, ended_of(uid, dead.first, dead.second), restore);
+      ++fixes;
+    }
   }
   for (auto& s : snap.live) {
     auto known = registry->find(s.user_id);
-    if (!known || known->id != s.id) {
+    if ((!known || known->id != s.id) && !registry->is_dead(s.id)) {
       remote_change ch;
       ch.what = remote_change::kind::started;
       ch.session = std::move(s);
-      to_user(self, std::move(ch), true);
+      to_user(self, std::move(ch), restore);
       ++fixes;
     }
   }
   if (fixes > 0) {
-    spdlog::warn("cluster: resync corrected {} sessions in memory", fixes);
+    spdlog::warn("cluster: {} corrected {} sessions in memory", restore ? "resync" : "reconciliation",
+                 fixes);
+  }
+  if (!restore) {
+    st.reconciling = false;
+    return;
   }
   self->send(st.opt.presence->get(), remote_atom::value, std::move(snap.connections));
-  if (st.restore_trust) {
-    st.republish = true; // the database may have lost or reaped our rows
-  }
+  st.republish = true; // the database may have lost or reaped our rows
   st.syncing = false;
   drain(self);
 }
@@ -390,26 +411,33 @@ caf::behavior cluster_actor(cluster_self* self, cluster_options opt) {
       st.restore_trust = true;
     },
     [=](connected_atom) { start_sync(self, true); },
-    [=](synced_atom, std::uint64_t gen, cluster_snapshot& snap) {
-      if (gen != self->state.generation) {
-        return;
+    [=](synced_atom, std::uint64_t gen, bool restore, cluster_snapshot& snap) {
+      auto& st = self->state;
+      if (!restore) {
+        st.reconciling = false;
+      }
+      if (gen != st.generation) {
+        return; // the news connection was lost since: a restoring resync follows
       }
       try {
-        on_synced(self, snap);
+        on_synced(self, snap, restore);
       } catch (const std::exception& e) {
-        self->state.syncing = false;
+        st.syncing = false;
         distrust(self, e.what());
       }
     },
-    [=](synced_atom, std::uint64_t gen, bool) {
+    [=](synced_atom, std::uint64_t gen, bool restore) {
       auto& st = self->state;
+      if (!restore) {
+        st.reconciling = false; // the next tick tries again
+        return;
+      }
       if (gen != st.generation) {
         return;
       }
-      // Could not read the tables: stay as trusted as we were, try again soon.
+      // Could not read the tables: still untrusted; try again soon.
       st.syncing = false;
       self->delayed_send(self, milliseconds{500}, connected_atom::value);
-      drain(self);
     },
     [=](applied_atom) {
       self->state.correcting--;

@@ -37,6 +37,8 @@ const std::string other_node = "0123456789abcdef";
 struct cluster_world : connection_world {
   caf::actor cluster;
   solod::online_board board;
+  /// Heartbeat and reconciliation period; long unless a test wants them.
+  std::chrono::milliseconds tick = 1h;
 
   void start() {
     connection_world::start();
@@ -46,8 +48,8 @@ struct cluster_world : connection_world {
     opt.clk = ctx.clk;
     opt.directory = directory;
     opt.presence = &presence;
-    opt.heartbeat_every = 1h; // no reconciliation unless a test asks for it
-    opt.reconcile_every = 1h;
+    opt.heartbeat_every = tick;
+    opt.reconcile_every = tick;
     cluster = solod::spawn_cluster_actor(*sys, opt);
     // Presence again, linked to the cluster (as server.cpp wires it).
     caf::anon_send_exit(presence.get(), caf::exit_reason::user_shutdown);
@@ -252,4 +254,31 @@ TEST_CASE("a lost news connection refuses every token until the resync has corre
   check_kicked(ca, kick_reason::logout);
   CHECK_FALSE(w.registry.find(alice));
   CHECK(w.auth->authenticate(w.token_for(b.session)));
+}
+
+TEST_CASE("the periodic reconciliation ends what memory missed, while news flows on",
+          "[actors][cluster]") {
+  cluster_world w;
+  w.tick = 50ms;
+  w.start();
+  auto alice = w.add_user("alice");
+  auto bob = w.add_user("bob");
+  auto a = w.login(alice, "alice");
+  auto b = w.login(bob, "bob");
+  auto ca = w.connect(w.token_for(a.session));
+  auto cb = w.connect(w.token_for(b.session));
+  REQUIRE(ca.sink->wait_for_type("welcome"));
+  REQUIRE(cb.sink->wait_for_type("welcome"));
+
+  // Another node ended alice's session, and its news was lost: the
+  // reconciliation finds the row ended and kicks with its reason.
+  REQUIRE(solod::session_repository(*w.db.sql).end(a.session.id, "admin", w.clk.now()));
+  check_kicked(ca, kick_reason::admin);
+  CHECK_FALSE(w.registry.find(alice));
+
+  // News is never held for it: bob's end arrives as news and kicks at once.
+  solod::session_repository(*w.db.sql).end(b.session.id, "logout", w.clk.now());
+  w.news(json::array({{{"k", "end"}, {"u", bob}, {"s", b.session.id}, {"r", "logout"}}}));
+  check_kicked(cb, kick_reason::logout);
+  CHECK(w.registry.trusted());
 }
