@@ -229,7 +229,9 @@ void start_sync(cluster_self* self, bool restore) {
         snap.dead.push_back({user_of[sid], {sid, reason}});
       }
       snap.live = sessions.load_live();
-      snap.connections = cluster_repository(sql).connections();
+      if (restore) {
+        snap.connections = cluster_repository(sql).connections();
+      }
       caf::anon_send(me, synced_atom::value, gen, restore, std::move(snap));
     },
     [me, gen, restore](const std::string& what) {
@@ -256,8 +258,7 @@ void on_synced(cluster_self* self, cluster_snapshot& snap, bool restore) {
     }
   }
   for (auto& s : snap.live) {
-    auto known = registry->find(s.user_id);
-    if ((!known || known->id != s.id) && !registry->is_dead(s.id)) {
+    if (!registry->is_live(s.user_id, s.id) && !registry->is_dead(s.id)) {
       remote_change ch;
       ch.what = remote_change::kind::started;
       ch.session = std::move(s);

@@ -26,7 +26,7 @@ struct cluster_options {
   std::string address; ///< this node's listen address, shown to admins
   std::chrono::milliseconds heartbeat_every{5000};
   std::chrono::milliseconds dead_after{20000}; ///< a node silent this long is gone
-  std::chrono::milliseconds reconcile_every{10000};
+  std::chrono::milliseconds reconcile_every{30000}; ///< the safety net (SPEC: <= 30 s)
 };
 
 /// Spawns the cluster actor. It applies the other nodes' news (see
@@ -40,8 +40,8 @@ struct cluster_options {
 /// marks the registry untrusted at once (tokens answer 503); once listening
 /// again, the actor re-reads the live sessions and the connections, corrects
 /// memory, replays the news that arrived meanwhile, and trusts the registry
-/// only when every user actor has applied its correction. The same resync,
-/// without distrust, runs every `reconcile_every` as a safety net.
+/// only when every user actor has applied its correction. A lighter resync
+/// (sessions only, news not held) runs every `reconcile_every` as a safety net.
 ///
 /// Messages: `(news_atom, payload)`, `(lost_atom, why)`, `(connected_atom)`
 /// (from the sink); `(publish_atom, presence_change)`, `(relay_atom, to,
