@@ -113,7 +113,9 @@ struct cluster_state {
   json relays = json::array();          ///< messages for other nodes
   bool flush_queued = false;
   bool republish = false; ///< this node's connection rows must be written anew
-  std::unordered_map<std::string, long long> seen_ms; ///< last_seen written, per session
+  /// last_seen written, per session; used only by jobs on the cluster's one database thread.
+  std::shared_ptr<std::unordered_map<std::string, long long>> seen_ms =
+    std::make_shared<std::unordered_map<std::string, long long>>();
   std::uint64_t ticks = 0;
 };
 
@@ -340,20 +342,23 @@ void queue_flush(cluster_self* self) {
   }
 }
 
-/// Writes `last_seen` of the sessions requests touched here since the last tick.
-std::vector<std::pair<std::string, time_point>> touched(cluster_self* self) {
-  auto& st = self->state;
+/// The sessions requests touched here since the last scan (on the cluster's
+/// database thread, never the actor's: 19,000 sessions take milliseconds that
+/// news must not wait for). `seen` is the last scan's view, owned by that thread.
+std::vector<std::pair<std::string, time_point>>
+touched(const session_registry& registry, std::unordered_map<std::string, long long>& seen) {
   std::vector<std::pair<std::string, time_point>> out;
   std::unordered_map<std::string, long long> now_seen;
-  st.opt.registry->for_each([&](const live_session& s) {
+  registry.for_each([&](const live_session& s) {
     long long ms = s.last_seen_ms->load();
-    auto it = st.seen_ms.find(s.id);
-    if (it != st.seen_ms.end() && ms > it->second + 1000) {
+    auto it = seen.find(s.id);
+    bool moved = it != seen.end() && ms > it->second + 1000;
+    if (moved) {
       out.emplace_back(s.id, time_point{milliseconds{ms}});
     }
-    now_seen[s.id] = it == st.seen_ms.end() || ms > it->second + 1000 ? ms : it->second;
+    now_seen[s.id] = it == seen.end() || moved ? ms : it->second;
   });
-  st.seen_ms = std::move(now_seen);
+  seen = std::move(now_seen);
   return out;
 }
 
@@ -364,9 +369,10 @@ void on_tick(cluster_self* self) {
   auto me = caf::actor_cast<caf::actor>(self);
   auto dead_before = now - st.opt.dead_after;
   auto address = st.opt.address;
-  auto seen = touched(self);
+  auto* registry = st.opt.registry;
+  auto seen_ms = st.seen_ms;
   st.opt.db->try_submit(
-    [me, now, dead_before, address, seen](soci::session& sql) {
+    [me, now, dead_before, address, registry, seen_ms](soci::session& sql) {
       cluster_repository cluster(sql);
       if (!cluster.heartbeat(this_node_id(), now, address)) {
         caf::anon_send(me, publish_atom::value); // taken for dead, or new: re-publish
@@ -374,7 +380,7 @@ void on_tick(cluster_self* self) {
       for (auto& id : cluster.reap(dead_before, this_node_id())) {
         spdlog::warn("cluster: node {} is silent; its connections left presence", id);
       }
-      session_repository(sql).touch(seen);
+      session_repository(sql).touch(touched(*registry, *seen_ms));
       prune_news(sql, now - std::chrono::minutes{10});
     },
     [](const std::string& what) { spdlog::warn("cluster: heartbeat failed: {}", what); });
