@@ -6,6 +6,7 @@
 # stopped and removed afterwards, also on failure or Ctrl-C).
 #   scripts/test.sh [CTEST_ARGS...]              plain build in build/
 #   scripts/test.sh --sanitize [CTEST_ARGS...]   ASan + UBSan build in build-sanitize/
+#   scripts/test.sh [--sanitize] --build-only     install and build, run nothing
 #     (clang; the libFuzzer targets are built and run too, 30 s each, two at a time;
 #     on PostgreSQL only the storage and actor suites run sanitized)
 # ctest labels: `pg_only` tests need PostgreSQL (the `pg.*` storage/actor runs,
@@ -14,10 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 sanitize=0
-if [[ "${1:-}" == "--sanitize" ]]; then
-  sanitize=1
+build_only=0
+while [[ "${1:-}" == --sanitize || "${1:-}" == --build-only ]]; do
+  [[ "$1" == --sanitize ]] && sanitize=1
+  [[ "$1" == --build-only ]] && build_only=1
   shift
-fi
+done
 ./scripts/install-deps.sh --test
 ./scripts/install-browser-deps.sh
 
@@ -29,6 +32,10 @@ else
   source scripts/sanitize-config.sh
   cmake -S . -B "$build_dir" "${sanitize_cmake_args[@]}" >/dev/null
   cmake --build "$build_dir" -j "$(nproc 2>/dev/null || echo 2)"
+fi
+
+if ((build_only)); then
+  exit 0
 fi
 
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/solod-pg-XXXXXX")
@@ -49,8 +56,9 @@ timed() { # NAME COMMAND...: runs it, prints how long it took
 }
 if ((sanitize == 0)); then
   timed "the SQLite pass" ctest --output-on-failure --timeout 900 -LE pg_only "$@"
+  # The property test's 8 seeds at half length on PostgreSQL (full length on SQLite).
   timed "the PostgreSQL pass" env SOLOD_TEST_PG_URL="$pg_url" SOLOD_TEST_PG_DIR="$pg_dir" \
-    ctest --output-on-failure --timeout 900 -L pg "$@"
+    SOLOD_PROPERTY_STEPS=625 ctest --output-on-failure --timeout 900 -L pg "$@"
   exit $status
 fi
 # Sanitized: everything but the fuzzers one at a time, as in the plain run;
