@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from solod_harness import (SOLOD_BIN, SolodTestCase, add_admin_token, csv_rows,  # noqa: E402
-                           sqlite_only, unique_name)
+                           sqlite_only, unique_name, wait_until)
 
 PASSWORD = "correct horse battery"
 UA_LIMIT = 512
@@ -195,11 +195,14 @@ class HostileBytesTest(SolodTestCase):
             r = self.raw("GET", target, [(b"User-Agent", UA_C1)])
             self.assertIn(r.status, (400, 401, 404), f"{target!r}: {r.raw[:300]!r}")
         # The admin's own actions (audited with the hostile query) stay readable.
-        audit = self.s.get(f"/api/admin/audit?user={self.admin}&event=admin_action",
-                           token=t)
-        self.assertEqual(audit.status, 200, audit.text)
-        details = " ".join(e["detail"] for e in audit.json["events"])
-        self.assertIn("export audit csv", details)
+        # Audited asynchronously: wait (bounded) for the row to be committed.
+        def details():
+            audit = self.s.get(f"/api/admin/audit?user={self.admin}&event=admin_action",
+                               token=t)
+            self.assertEqual(audit.status, 200, audit.text)
+            return " ".join(e["detail"] for e in audit.json["events"])
+        wait_until(lambda: "export audit csv" in details(), 10, 0.05)
+        self.assertIn("export audit csv", details())
 
     def test_zz_database_and_logs_stay_valid_utf8(self):
         # Runs last (alphabetical): everything above went through the server.
