@@ -379,6 +379,8 @@ void on_tick(cluster_self* self) {
       }
       for (auto& id : cluster.reap(dead_before, this_node_id())) {
         spdlog::warn("cluster: node {} is silent; its connections left presence", id);
+        // The others hear it as news; this node skips its own news: tell presence here.
+        caf::anon_send(me, gone_atom::value, id);
       }
       session_repository(sql).touch(touched(*registry, *seen_ms));
       prune_news(sql, now - std::chrono::minutes{10});
@@ -461,6 +463,9 @@ caf::behavior cluster_actor(cluster_self* self, cluster_options opt) {
     },
     [=](flush_atom) { flush(self); },
     [=](tick_atom) { on_tick(self); },
+    [=](gone_atom, const std::string& node_id) {
+      self->send(self->state.opt.presence->get(), gone_atom::value, node_id);
+    },
   };
 }
 
