@@ -117,6 +117,18 @@ void audit(user_self* self, audit_event ev) {
   self->send(self->state.ctx->audit, audit_atom::value, std::move(ev));
 }
 
+/// The audit row of login `s`.
+audit_event login_success_of(const session_record& s) {
+  return audit_event{.timestamp = s.login_ts,
+                     .event_type = "login_success",
+                     .user_id = s.user_id,
+                     .username = s.username,
+                     .session_id = s.id,
+                     .ip_address = s.ip_address,
+                     .user_agent = s.user_agent,
+                     .status = "success"};
+}
+
 /// Audits the end of one of the user's sessions as `event_type` (`why` in error_message).
 void audit_end(user_self* self, const char* event_type, const std::string& username,
                const std::string& session_id, const std::string& ip, const std::string& ua,
@@ -302,14 +314,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
   if (st.known_ended(s.id) || st.ctx->registry->is_dead(s.id)) {
     // A login on another node superseded this one before its answer got
     // here (and audited that): it stays out of memory, yet it happened.
-    audit_event ev{.timestamp = s.login_ts,
-                   .event_type = "login_success",
-                   .user_id = st.user_id,
-                   .username = s.username,
-                   .session_id = s.id,
-                   .ip_address = s.ip_address,
-                   .user_agent = s.user_agent,
-                   .status = "success"};
+    auto ev = login_success_of(s);
     if (ctx->cfg->audit.durability != audit_durability::commit) {
       audit(self, std::move(ev));
       reply(login_outcome{login_outcome::status::ok, s});
@@ -348,14 +353,7 @@ void on_started(user_self* self, const session_record& s, const std::string& old
   }
   make_live(self, s, s.login_ts);
 
-  audit_event ev{.timestamp = s.login_ts,
-                 .event_type = "login_success",
-                 .user_id = st.user_id,
-                 .username = s.username,
-                 .session_id = s.id,
-                 .ip_address = s.ip_address,
-                 .user_agent = s.user_agent,
-                 .status = "success"};
+  auto ev = login_success_of(s);
   if (ctx->cfg->audit.durability == audit_durability::commit) {
     auto fail_closed = [self, reply, id = s.id] {
       // No audit row, no session: the token is never handed out.
