@@ -57,10 +57,12 @@ struct cluster_world : connection_world {
                               solod::presence_links{cluster, &board});
   }
 
+  /// Every actor is done before `board` goes: presence writes to it until then.
   ~cluster_world() {
     if (sys) {
       caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     }
+    stop();
   }
 
   /// Hands the cluster actor one payload from node `from`.
