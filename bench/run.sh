@@ -15,6 +15,7 @@
 #   bench/run.sh --only cluster  several nodes on one PostgreSQL (issue 10): cross-node kick,
 #                                logins/s and connects/s with two nodes against one, audit
 #                                events/s on PostgreSQL against SQLite (needs PostgreSQL installed)
+#   bench/run.sh --only cluster-kick   the cross-node kick alone (~2 min)
 #
 # Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
 # BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories).
@@ -395,7 +396,7 @@ if wants audit; then
 fi
 
 # -- 8. cluster (issue 10): two nodes on one PostgreSQL ---------------------------------------------
-if wants cluster; then
+if wants cluster || wants cluster-kick; then
   if ! start_pg; then
     echo "== cluster: no PostgreSQL (scripts/pg-test-server.sh could not start one): skipped" >&2
     FAILURES=$((FAILURES + 1))
@@ -412,46 +413,47 @@ if wants cluster; then
       --connections "$CLUSTER_KICK_N" --kicks "$CLUSTER_KICKS" --processes 2 \
       --connect-urls "$A_URL,$B_URL" --login-urls "$B_URL,$A_URL" --server-pid "$A_PID"
     stop_server "$A_PID"; stop_server "$B_PID"
-
-    # Logins/s and connects/s: one node, then two nodes (one bench process each), on PostgreSQL.
-    DB_URL=$(new_pg_db)
-    DB_URL=$DB_URL start_solod off commit "$CLUSTER_LOGIN_USERS"
-    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
-    wait_trusted "$A_URL" "$A_DIR/tokens.txt"
-    bench logins --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens.txt" \
-      --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" --hash-seconds "$HASH_SECONDS" \
-      --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
-    DB_URL=$DB_URL start_solod off commit 0
-    B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
-    wait_trusted "$B_URL" "$A_DIR/tokens.txt"
-    bench logins --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
-      --tokens "$A_DIR/tokens.txt" --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" \
-      --hash-seconds "$HASH_SECONDS" --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
-    stop_server "$A_PID"; stop_server "$B_PID"
-
-    DB_URL=$(new_pg_db)
-    DB_URL=$DB_URL start_solod off commit "$((2 * CLUSTER_CONNECT_N))"
-    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
-    # the first N tokens for one node, the next N for two (connections stay open until the end)
-    awk -v n="$CLUSTER_CONNECT_N" '!/^#/ && k < n { print; k++ }' "$A_DIR/tokens.txt" > "$A_DIR/tokens-1.txt"
-    grep -v '^#' "$A_DIR/tokens.txt" | tail -n "$CLUSTER_CONNECT_N" > "$A_DIR/tokens-2.txt"
-    wait_trusted "$A_URL" "$A_DIR/tokens-1.txt"
-    bench connect --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens-1.txt" \
-      --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
-    stop_server "$A_PID"
-    DB_URL=$DB_URL start_solod off commit 0
-    A_URL=$SOLOD_URL; A_PID=$SOLOD_PID
-    DB_URL=$DB_URL start_solod off commit 0
-    B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
-    wait_trusted "$A_URL" "$A_DIR/tokens-2.txt"; wait_trusted "$B_URL" "$A_DIR/tokens-2.txt"
-    bench connect --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
-      --tokens "$A_DIR/tokens-2.txt" --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
-    stop_server "$A_PID"; stop_server "$B_PID"
-
-    # Audit events/s: the audit actor on PostgreSQL, then on SQLite, same sizes, same run.
-    bench audit --events "$CLUSTER_AUDIT_EVENTS" --db-url "$(new_pg_db)" --raw-rows 0 --label solod-postgresql
-    bench audit --events "$CLUSTER_AUDIT_EVENTS" --raw-rows 0 --label solod-sqlite
   fi
+fi
+if wants cluster && [ -n "${PG_URL:-}" ]; then
+  # Logins/s and connects/s: one node, then two nodes (one bench process each), on PostgreSQL.
+  DB_URL=$(new_pg_db)
+  DB_URL=$DB_URL start_solod off commit "$CLUSTER_LOGIN_USERS"
+  A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+  wait_trusted "$A_URL" "$A_DIR/tokens.txt"
+  bench logins --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens.txt" \
+    --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" --hash-seconds "$HASH_SECONDS" \
+    --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
+  DB_URL=$DB_URL start_solod off commit 0
+  B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+  wait_trusted "$B_URL" "$A_DIR/tokens.txt"
+  bench logins --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
+    --tokens "$A_DIR/tokens.txt" --users "$CLUSTER_LOGIN_USERS" --duration "$LOGIN_SECONDS" \
+    --hash-seconds "$HASH_SECONDS" --concurrency "$LOGIN_CONCURRENCY" --processes 2 --server-pid "$A_PID"
+  stop_server "$A_PID"; stop_server "$B_PID"
+
+  DB_URL=$(new_pg_db)
+  DB_URL=$DB_URL start_solod off commit "$((2 * CLUSTER_CONNECT_N))"
+  A_URL=$SOLOD_URL; A_PID=$SOLOD_PID; A_DIR=$SOLOD_DIR
+  # the first N tokens for one node, the next N for two (connections stay open until the end)
+  awk -v n="$CLUSTER_CONNECT_N" '!/^#/ && k < n { print; k++ }' "$A_DIR/tokens.txt" > "$A_DIR/tokens-1.txt"
+  grep -v '^#' "$A_DIR/tokens.txt" | tail -n "$CLUSTER_CONNECT_N" > "$A_DIR/tokens-2.txt"
+  wait_trusted "$A_URL" "$A_DIR/tokens-1.txt"
+  bench connect --url "$A_URL" --label solod-pg-1-node --tokens "$A_DIR/tokens-1.txt" \
+    --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
+  stop_server "$A_PID"
+  DB_URL=$DB_URL start_solod off commit 0
+  A_URL=$SOLOD_URL; A_PID=$SOLOD_PID
+  DB_URL=$DB_URL start_solod off commit 0
+  B_URL=$SOLOD_URL; B_PID=$SOLOD_PID
+  wait_trusted "$A_URL" "$A_DIR/tokens-2.txt"; wait_trusted "$B_URL" "$A_DIR/tokens-2.txt"
+  bench connect --url "$A_URL" --urls "$A_URL,$B_URL" --label solod-pg-2-nodes \
+    --tokens "$A_DIR/tokens-2.txt" --connections "$CLUSTER_CONNECT_N" --processes 2 --server-pid "$A_PID"
+  stop_server "$A_PID"; stop_server "$B_PID"
+
+  # Audit events/s: the audit actor on PostgreSQL, then on SQLite, same sizes, same run.
+  bench audit --events "$CLUSTER_AUDIT_EVENTS" --db-url "$(new_pg_db)" --raw-rows 0 --label solod-postgresql
+  bench audit --events "$CLUSTER_AUDIT_EVENTS" --raw-rows 0 --label solod-sqlite
 fi
 
 # -- the table ----------------------------------------------------------------------------------

@@ -112,6 +112,7 @@ struct cluster_state {
   std::vector<presence_change> changes; ///< this node's joins and leaves to publish
   json relays = json::array();          ///< messages for other nodes
   bool flush_queued = false;
+  std::chrono::steady_clock::time_point last_flush{}; ///< when the last batch left
   bool republish = false; ///< this node's connection rows must be written anew
   /// last_seen written, per session; used only by jobs on the cluster's one database thread.
   std::shared_ptr<std::unordered_map<std::string, long long>> seen_ms =
@@ -308,6 +309,7 @@ void flush(cluster_self* self) {
   if (st.changes.empty() && st.relays.empty()) {
     return;
   }
+  st.last_flush = std::chrono::steady_clock::now();
   auto changes = std::move(st.changes);
   st.changes.clear();
   news_batch news;
@@ -334,11 +336,23 @@ void flush(cluster_self* self) {
   }
 }
 
+/// At most one presence batch per this long. A lone join, leave or message
+/// leaves at once; a storm of them (a node's clients reconnecting) shares a
+/// transaction and a notification per period instead of one each, which kept
+/// every node's listener and cluster actor busy for seconds, kicks queued behind.
+constexpr std::chrono::milliseconds flush_period{5};
+
 void queue_flush(cluster_self* self) {
   auto& st = self->state;
-  if (!st.flush_queued) {
-    st.flush_queued = true;
+  if (st.flush_queued) {
+    return;
+  }
+  st.flush_queued = true;
+  auto since = std::chrono::steady_clock::now() - st.last_flush;
+  if (since >= flush_period) {
     self->send(self, flush_atom::value);
+  } else {
+    self->delayed_send(self, flush_period - since, flush_atom::value);
   }
 }
 

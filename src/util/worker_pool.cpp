@@ -1,13 +1,15 @@
 #include "util/worker_pool.hpp"
 
 #include "util/thread_name.hpp"
+#include "util/thread_priority.hpp"
 
 #include <algorithm>
 #include <optional>
 
 namespace solod {
 
-worker_pool::worker_pool(std::size_t threads, std::size_t max_queue, const char* name)
+worker_pool::worker_pool(std::size_t threads, std::size_t max_queue, const char* name,
+                         int niceness)
   : max_queue_(max_queue) {
   if (threads == 0) {
     // hardware_concurrency may answer 0 when it cannot tell.
@@ -15,11 +17,18 @@ worker_pool::worker_pool(std::size_t threads, std::size_t max_queue, const char*
   }
   threads_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, name, i] {
+    threads_.emplace_back([this, name, i, niceness] {
       name_this_thread(name, i);
+      lower_this_thread_priority(niceness);
       run();
     });
   }
+  // Started here, not by the first bounded job: a thread inherits its
+  // creator's priority, and that job may come from a lowered pool.
+  watchdog_ = std::thread([this] {
+    name_this_thread("solod-wait", 0);
+    watch();
+  });
 }
 
 worker_pool::~worker_pool() {
@@ -45,15 +54,7 @@ bool worker_pool::push(job j) {
     if (stopping_ || queue_.size() >= max_queue_) {
       return false;
     }
-    if (j.expired) {
-      if (!watchdog_.joinable()) {
-        watchdog_ = std::thread([this] {
-          name_this_thread("solod-wait", 0);
-          watch();
-        });
-      }
-      wake_watchdog = watch_idle_;
-    }
+    wake_watchdog = j.expired && watch_idle_;
     queue_.push_back(std::move(j));
   }
   cv_.notify_one();

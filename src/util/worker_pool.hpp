@@ -21,8 +21,9 @@ namespace solod {
 /// stalled pool hears 503 after the bound, not after the whole queue.
 class worker_pool {
 public:
-  /// `threads` = 0 means one per core (at least 1); `name` names the threads (top -H, perf).
-  worker_pool(std::size_t threads, std::size_t max_queue, const char* name);
+  /// `threads` = 0 means one per core (at least 1); `name` names the threads (top -H, perf);
+  /// `niceness` > 0 lowers the threads' CPU priority by that much (see thread_priority.hpp).
+  worker_pool(std::size_t threads, std::size_t max_queue, const char* name, int niceness = 0);
   ~worker_pool();
 
   worker_pool(const worker_pool&) = delete;
@@ -70,7 +71,7 @@ private:
   bool watch_idle_ = false; ///< the watchdog waits with no deadline in sight
   std::uint64_t expired_ = 0;
   std::vector<std::thread> threads_;
-  std::thread watchdog_; ///< started with the first bounded job
+  std::thread watchdog_; ///< expires bounded jobs
 };
 
 } // namespace solod

@@ -26,6 +26,21 @@ def thread_names(pid):
     return names
 
 
+def niceness_of_threads(pid, prefix):
+    """The nice value of each thread whose name starts with `prefix`."""
+    values = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", encoding="utf-8") as f:
+                stat = f.read()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        if name.startswith(prefix):
+            values.append(int(stat[stat.rindex(")") + 2:].split()[16]))  # field 19: nice
+    return values
+
+
 class ThreadsTest(SolodTestCase):
     def check_serves(self, s, clients=6):
         names = s.new_users(clients, PASSWORD)
@@ -61,6 +76,19 @@ class ThreadsTest(SolodTestCase):
     def test_zero_means_one_per_core(self):
         s = self.server({"server": {"threads": 0}})
         self.assertEqual(len(self.io_threads(s, os.cpu_count())), os.cpu_count())
+        self.check_serves(s, clients=2)
+
+    def test_hashing_runs_below_the_network_and_actors(self):
+        """Argon2id yields the cores to the threads that deliver kicks."""
+        s = self.server({"server": {"threads": 2}})
+        self.io_threads(s, 2)
+        base = niceness_of_threads(s.pid, "solod-io-")
+        hashing = niceness_of_threads(s.pid, "solod-hash-")
+        self.assertEqual(len(base), 2)
+        self.assertGreaterEqual(len(hashing), 1)
+        for nice in hashing:
+            self.assertEqual(nice, min(19, base[0] + 10))
+        self.assertEqual(set(niceness_of_threads(s.pid, "caf.")), {base[0]})
         self.check_serves(s, clients=2)
 
 

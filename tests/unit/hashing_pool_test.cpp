@@ -1,9 +1,11 @@
 // Tests for src/auth/hashing_pool.*. Workers are held on promises, never on sleeps.
 
 #include "auth/hashing_pool.hpp"
+#include "util/thread_priority.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <stdexcept>
@@ -17,6 +19,19 @@ TEST_CASE("hashing_pool: runs jobs on its own threads", "[pool]") {
   auto done = where.get_future();
   REQUIRE(pool.try_submit([&where] { where.set_value(std::this_thread::get_id()); }));
   CHECK(done.get() != std::this_thread::get_id());
+}
+
+TEST_CASE("hashing_pool: its threads run below the rest of the process", "[pool]") {
+  hashing_pool pool{2, 16};
+  const int here = this_thread_niceness();
+  for (int i = 0; i < 2; ++i) {
+    std::promise<int> nice;
+    auto seen = nice.get_future();
+    REQUIRE(pool.try_submit([&nice] { nice.set_value(this_thread_niceness()); }));
+    // Capped at 19, the lowest priority a nice value can say.
+    CHECK(seen.get() == std::min(19, here + hashing_pool::niceness));
+  }
+  CHECK(this_thread_niceness() == here); // the caller's thread is untouched
 }
 
 TEST_CASE("hashing_pool: zero threads means one per core", "[pool]") {
