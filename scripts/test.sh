@@ -7,7 +7,7 @@
 #   scripts/test.sh [CTEST_ARGS...]              plain build in build/
 #   scripts/test.sh --sanitize [CTEST_ARGS...]   ASan + UBSan build in build-sanitize/
 #   scripts/test.sh [--sanitize] --build-only     install and build, run nothing
-#     (clang; the libFuzzer targets are built and run too, 30 s each, two at a time;
+#     (clang; the libFuzzer targets are built and run too, 15 s each, two at a time;
 #     on PostgreSQL only the storage and actor suites run sanitized)
 # ctest labels: `pg_only` tests need PostgreSQL (the `pg.*` storage/actor runs,
 # the cluster tests); `pg` tests run again on PostgreSQL (every e2e test).
