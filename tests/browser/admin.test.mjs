@@ -498,6 +498,7 @@ test('users: an imported user shows "Legacy hash" until signing in; attributes a
   await eventually('one attribute left', async () => (await rows.count()) === 1);
   api = await admin_get(`/api/admin/users/${id}/attributes`);
   assert.deepEqual(api.body.attributes, [{ name: 'team', type: 'string', value: 'green' }]);
+  await a.screenshot({ path: screenshot_path('admin-attributes.png') });
   await a.click('#attributes-close');
 
   // felix signs in with the Django password: the hash is replaced, the mark goes.
