@@ -33,7 +33,7 @@ enum class hash_family {
 
 /// The cost bounds every hash is held to (import and login).
 struct hash_bounds {
-  /// PBKDF2 iterations: werkzeug 3.1 and Django 5.2 use 1,000,000.
+  /// PBKDF2 iterations: Django 5.2 uses 1,000,000, werkzeug 3.0 600,000.
   static constexpr std::uint64_t max_pbkdf2_iterations = 3'000'000;
   /// bcrypt cost (2^cost rounds): Django uses 12, GoTrue 10.
   static constexpr unsigned max_bcrypt_cost = 14;
