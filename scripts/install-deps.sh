@@ -5,10 +5,13 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-dev
   libsoci-dev libsqlite3-dev sqlite3 libspdlog-dev nlohmann-json3-dev
-  libtomlplusplus-dev libsodium-dev libpq-dev)
+  libtomlplusplus-dev libsodium-dev libpq-dev libcrypt-dev)
 # postgresql: scripts/pg-test-server.sh runs a throw-away server for the
 # PostgreSQL pass of scripts/test.sh (initdb and pg_ctl as the postgres user).
-test_pkgs=(catch2 python3 curl openssl postgresql)
+# python3-werkzeug, python3-bcrypt, python3-argon2: the real implementations that
+# make the imported-hash vectors at test time (tests/unit/legacy_hash_vectors.py,
+# tests/e2e/test_user_import.py), run by Debian's /usr/bin/python3.
+test_pkgs=(catch2 python3 curl openssl postgresql python3-werkzeug python3-bcrypt python3-argon2)
 # scripts/test.sh --sanitize and scripts/fuzz.sh: clang with libFuzzer and the
 # sanitizer runtimes, and llvm-symbolizer for readable sanitizer reports.
 sanitize_pkgs=(clang libclang-rt-14-dev llvm-14)

@@ -1,5 +1,5 @@
 // solod admin page: live sessions (end one), the audit log (filters, paging,
-// CSV export) and accounts (search, create, disable, make admin).
+// CSV export) and accounts (search, create, disable, make admin, attributes).
 // The session travels only in the HttpOnly cookie; this script never sees a
 // token. All server data is put into the page with textContent.
 'use strict';
@@ -40,6 +40,7 @@
     sessions: { cursor: '', stack: [], next: null },
     audit: { filters: {}, cursor: '', stack: [], next: null, loaded: false },
     users: { q: '', offset: 0, total: 0, highlight: null },
+    attributes: { user_id: null, username: '' },
     flash_timer: null,
   };
 
@@ -553,9 +554,13 @@
       me ? el('span', { class: 'tag', text: 'you' }) : null,
     ]);
     const role = el('span', { class: u.is_admin ? 'pill pill-admin' : 'pill', text: u.is_admin ? 'Admin' : 'User' });
-    const status = el('span', {
-      class: u.is_active ? 'pill pill-ok' : 'pill pill-bad', text: u.is_active ? 'Active' : 'Disabled',
-    });
+    const status = el('div', { class: 'status-cell' }, [
+      el('span', { class: u.is_active ? 'pill pill-ok' : 'pill pill-bad', text: u.is_active ? 'Active' : 'Disabled' }),
+      u.legacy_credentials ? el('span', {
+        class: 'pill event-warn legacy-credentials', text: 'Legacy hash',
+        title: 'Imported password hash: replaced by Argon2id at the next sign-in',
+      }) : null,
+    ]);
     const last = u.last_login
       ? el('div', { class: 'since' }, [el('span', { class: 'since-ago', text: ago(u.last_login) }), time_el(u.last_login, 'since-at muted')])
       : el('span', { class: 'muted', text: 'never' });
@@ -569,6 +574,10 @@
       text: u.is_admin ? 'Revoke admin' : 'Make admin',
       attrs: { type: 'button', 'data-action': 'toggle-admin' },
     });
+    const attributes = el('button', {
+      class: 'button button-small', text: 'Attributes',
+      attrs: { type: 'button', 'data-action': 'attributes' },
+    });
     if (me) {
       // No locking yourself out from here; another admin or the CLI can.
       toggle_active.disabled = true;
@@ -579,7 +588,7 @@
       class: state.users.highlight === u.id ? 'is-new' : '',
       data: {
         userId: String(u.id), username: u.username,
-        active: String(!!u.is_active), admin: String(!!u.is_admin),
+        active: String(!!u.is_active), admin: String(!!u.is_admin), legacyCredentials: String(!!u.legacy_credentials),
       },
     }, [
       cell('User', [name]),
@@ -587,7 +596,7 @@
       cell('Role', [role]),
       cell('Status', [status]),
       cell('Last sign-in', [last]),
-      cell('', [el('div', { class: 'row-actions' }, [toggle_active, toggle_admin])], 'col-actions'),
+      cell('', [el('div', { class: 'row-actions' }, [attributes, toggle_active, toggle_admin])], 'col-actions'),
     ]);
     return tr;
   }
@@ -622,6 +631,109 @@
     if (change.is_admin === false) flash(`${u.username} is no longer an administrator.`);
     state.audit.loaded = false;
     if (change.is_active === false) load_sessions();
+  }
+
+  // -- user attributes -----------------------------------------------------------------
+
+  /** A typed value as text: JSON for json, the plain value otherwise. */
+  function attribute_text(a) {
+    return a.type === 'json' ? JSON.stringify(a.value) : String(a.value);
+  }
+
+  /** The form's value as the JSON the API takes for `type`; throws a message. */
+  function attribute_payload(type, text) {
+    switch (type) {
+      case 'integer':
+        if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new Error('an integer is digits, with an optional minus sign');
+        return Number(text);
+      case 'float': {
+        const v = Number(text);
+        if (text.trim() === '' || !Number.isFinite(v)) throw new Error('a float is a finite number, e.g. 2.5');
+        return v;
+      }
+      case 'boolean':
+        if (text !== 'true' && text !== 'false') throw new Error('a boolean is true or false');
+        return text === 'true';
+      case 'json':
+        try { return JSON.parse(text); } catch (e) { throw new Error('the value is not valid JSON'); }
+      default:
+        return text;
+    }
+  }
+
+  async function load_attributes() {
+    const a = state.attributes;
+    const r = await api('GET', `/api/admin/users/${encodeURIComponent(a.user_id)}/attributes`);
+    if (!r.ok) {
+      if (r.status !== 401 && r.status !== 403) show_error('attributes-error', error_text(r, 'Could not load the attributes'));
+      return;
+    }
+    const list = r.body.attributes || [];
+    const rows = list.map((x) => el('tr', { data: { name: x.name, type: x.type } }, [
+      cell('Name', [el('code', { text: x.name })]),
+      cell('Type', [el('span', { class: 'pill', text: x.type })]),
+      cell('Value', [el('span', { class: 'attribute-value', text: attribute_text(x) })]),
+      cell('', [el('div', { class: 'row-actions' }, [
+        el('button', { class: 'button button-small', text: 'Edit', attrs: { type: 'button', 'data-action': 'edit-attribute', 'data-value': attribute_text(x) } }),
+        el('button', { class: 'button button-small button-danger-quiet', text: 'Delete', attrs: { type: 'button', 'data-action': 'delete-attribute' } }),
+      ])], 'col-actions'),
+    ]));
+    $('attributes-table').tBodies[0].replaceChildren(...rows);
+    $('attributes-empty').hidden = rows.length > 0;
+  }
+
+  async function open_attributes(tr) {
+    state.attributes = { user_id: tr.dataset.userId, username: tr.dataset.username };
+    $('attributes-title').textContent = `Attributes of ${tr.dataset.username}`;
+    $('attribute-form').reset();
+    show_error('attributes-error', '');
+    $('attributes-table').tBodies[0].replaceChildren();
+    $('attributes-dialog').showModal();
+    await load_attributes();
+    $('attribute-name').focus();
+  }
+
+  async function on_save_attribute(ev) {
+    ev.preventDefault();
+    const a = state.attributes;
+    const name = $('attribute-name').value.trim();
+    const type = $('attribute-type').value;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+      show_error('attributes-error', 'A name is 1–64 letters, digits, "_", "." or "-".');
+      $('attribute-name').focus();
+      return;
+    }
+    let value;
+    try {
+      value = attribute_payload(type, $('attribute-value').value);
+    } catch (e) {
+      show_error('attributes-error', `Not saved: ${e.message}.`);
+      $('attribute-value').focus();
+      return;
+    }
+    const r = await api('PUT', `/api/admin/users/${encodeURIComponent(a.user_id)}/attributes/${encodeURIComponent(name)}`, { value, type });
+    if (!r.ok) {
+      if (r.status !== 401 && r.status !== 403) show_error('attributes-error', error_text(r, 'Not saved'));
+      return;
+    }
+    show_error('attributes-error', '');
+    $('attribute-form').reset();
+    flash(`Saved attribute ${name} of ${a.username}.`);
+    state.audit.loaded = false;
+    await load_attributes();
+  }
+
+  async function delete_attribute(tr) {
+    const a = state.attributes;
+    const name = tr.dataset.name;
+    const r = await api('DELETE', `/api/admin/users/${encodeURIComponent(a.user_id)}/attributes/${encodeURIComponent(name)}`);
+    if (!r.ok && r.status !== 404) {
+      if (r.status !== 401 && r.status !== 403) show_error('attributes-error', error_text(r, `Could not delete ${name}`));
+      return;
+    }
+    show_error('attributes-error', '');
+    state.audit.loaded = false;
+    await load_attributes();
   }
 
   function page_users(dir) {
@@ -746,6 +858,21 @@
       const tr = button.closest('tr');
       if (button.dataset.action === 'toggle-active') patch_user(tr, { is_active: tr.dataset.active !== 'true' });
       if (button.dataset.action === 'toggle-admin') patch_user(tr, { is_admin: tr.dataset.admin !== 'true' });
+      if (button.dataset.action === 'attributes') open_attributes(tr);
+    });
+    $('attribute-form').addEventListener('submit', on_save_attribute);
+    $('attributes-close').addEventListener('click', () => $('attributes-dialog').close());
+    $('attributes-table').addEventListener('click', (ev) => {
+      const button = ev.target.closest('button[data-action]');
+      if (!button) return;
+      const tr = button.closest('tr');
+      if (button.dataset.action === 'delete-attribute') delete_attribute(tr);
+      if (button.dataset.action === 'edit-attribute') {
+        $('attribute-name').value = tr.dataset.name;
+        $('attribute-type').value = tr.dataset.type;
+        $('attribute-value').value = button.dataset.value;
+        $('attribute-value').focus();
+      }
     });
     $('user-create-form').addEventListener('submit', on_create_user);
   }

@@ -100,7 +100,15 @@ void login_service::verify(std::optional<user_record> user, bool locked, std::st
       finish_failure(username, std::nullopt, "unknown_user", client, done);
       return;
     }
-    bool password_ok = deps_.hasher->verify(user->password_hash, password);
+    // Imported hashes too (werkzeug, Django, bcrypt, ...): their check, and
+    // the Argon2id that replaces them, cost this pool's thread, never a
+    // network or actor thread.
+    auto checked = deps_.hasher->check(user->password_hash, password);
+    if (!checked.refused.empty()) {
+      spdlog::warn("login: the stored password hash of {} is refused: {}", user->username,
+                   checked.refused);
+    }
+    const bool password_ok = checked.match;
     if (!user->is_active) {
       finish_failure(user->username, user->id, "disabled", client, done);
       return;
@@ -109,7 +117,8 @@ void login_service::verify(std::optional<user_record> user, bool locked, std::st
       finish_failure(user->username, user->id, "locked", client, done);
       return;
     }
-    settle(std::move(*user), password_ok, std::move(client), std::move(done));
+    settle(std::move(*user), password_ok, std::move(checked.upgraded), std::move(client),
+           std::move(done));
   };
   if (!deps_.hashing->try_submit(std::move(job))) {
     deps_.stats->count_login(metrics::login_result::unavailable);
@@ -117,17 +126,21 @@ void login_service::verify(std::optional<user_record> user, bool locked, std::st
   }
 }
 
-void login_service::settle(user_record user, bool password_ok, client_info client,
+void login_service::settle(user_record user, bool password_ok,
+                           std::optional<std::string> upgraded, client_info client,
                            std::function<void(login_result)> done) {
   // The lock is decided again here, in the database: another node may have
   // locked the account while this one hashed.
   auto fail = done;
   bool queued = deps_.db->try_submit(
-    [this, user, password_ok, client, done](soci::session& sql) mutable {
+    [this, user, password_ok, upgraded, client, done](soci::session& sql) mutable {
       if (password_ok) {
         if (!deps_.lockout->record_success(sql, user.id)) {
           finish_failure(user.username, user.id, "locked", client, done);
           return;
+        }
+        if (upgraded) {
+          replace_legacy_hash(sql, user, *upgraded);
         }
         start_session(user, client, std::move(done));
         return;
@@ -163,6 +176,20 @@ void login_service::settle(user_record user, bool password_ok, client_info clien
   if (!queued) {
     deps_.stats->count_login(metrics::login_result::unavailable);
     done(unavailable());
+  }
+}
+
+void login_service::replace_legacy_hash(soci::session& sql, const user_record& user,
+                                        const std::string& upgraded) {
+  try {
+    // Only if the hash is still the one verified: an admin's new password
+    // set meanwhile wins.
+    if (user_repository(sql).replace_password_hash(user.id, user.password_hash, upgraded)) {
+      spdlog::info("login: the password hash of {} is now Argon2id", user.username);
+    }
+  } catch (const std::exception& e) {
+    // The login goes on: the old hash still verifies, and the next login tries again.
+    spdlog::warn("login: could not replace the password hash of {}: {}", user.username, e.what());
   }
 }
 

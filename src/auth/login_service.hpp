@@ -8,7 +8,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+
+namespace soci {
+class session;
+}
 
 namespace solod {
 
@@ -65,8 +70,8 @@ struct login_service_deps {
 };
 
 /// Runs logins and registrations without blocking the caller: the user
-/// lookup (with the lock check) runs on the database pool, Argon2id on the
-/// hashing pool, the lockout's update on the database pool again, the session
+/// lookup (with the lock check) runs on the database pool, Argon2id (or an
+/// imported hash's check and its Argon2id replacement) on the hashing pool, the lockout's update on the database pool again, the session
 /// change in the user's actor. `done` is called exactly once, on one of those
 /// threads, so it must only hand the result off.
 class login_service {
@@ -89,8 +94,12 @@ private:
               std::string password, client_info client, std::function<void(login_result)> done);
   /// On the database pool: records the failure or success in the shared
   /// lockout, then answers or starts the session.
-  void settle(user_record user, bool password_ok, client_info client,
-              std::function<void(login_result)> done);
+  void settle(user_record user, bool password_ok, std::optional<std::string> upgraded,
+              client_info client, std::function<void(login_result)> done);
+  /// On the database pool, after a successful check of an imported hash:
+  /// stores its Argon2id replacement (a failure is logged, the login goes on).
+  void replace_legacy_hash(soci::session& sql, const user_record& user,
+                           const std::string& upgraded);
   void start_session(const user_record& user, const client_info& client,
                      std::function<void(login_result)> done);
   void audit_failure(const std::string& username, std::optional<std::int64_t> user_id,

@@ -1,5 +1,6 @@
 #include "auth/password_hasher.hpp"
 
+#include "auth/legacy_hash.hpp"
 #include "util/random.hpp"
 
 #include <sodium.h>
@@ -44,6 +45,43 @@ bool password_hasher::verify(std::string_view stored, std::string_view password)
   // libsodium wants a NUL-terminated string.
   const std::string phc{stored};
   return crypto_pwhash_argon2id_str_verify(phc.c_str(), password.data(), password.size()) == 0;
+}
+
+std::optional<std::string> password_hasher::upgrade(std::string_view password) const {
+  try {
+    return hash(password);
+  } catch (const std::exception&) {
+    // Out of memory: the login still succeeds, the old hash stays for the next one.
+    return std::nullopt;
+  }
+}
+
+password_check password_hasher::check(std::string_view stored, std::string_view password) const {
+  password_check out;
+  const bool own = !is_legacy_hash(stored);
+  auto inspection = inspect_hash(stored);
+  if (!inspection.ok()) {
+    out.refused = inspection.error;
+    verify_dummy(password);
+    return out;
+  }
+  out.match = verify_stored_hash(stored, password) == hash_verdict::match;
+  if (own) {
+    if (out.match) {
+      // An imported Argon2id at other parameters is brought to ours.
+      const std::string phc{stored};
+      if (crypto_pwhash_argon2id_str_needs_rehash(phc.c_str(), params_.ops_limit, params_.mem_limit) != 0) {
+        out.upgraded = upgrade(password);
+      }
+    }
+    return out;
+  }
+  if (out.match) {
+    out.upgraded = upgrade(password);
+  } else {
+    verify_dummy(password);
+  }
+  return out;
 }
 
 void password_hasher::verify_dummy(std::string_view password) const {

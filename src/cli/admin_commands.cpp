@@ -2,6 +2,8 @@
 
 #include "auth/credentials.hpp"
 #include "auth/password_hasher.hpp"
+#include "cli/user_import.hpp"
+#include "storage/attribute_repository.hpp"
 #include "storage/database.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/migrations.hpp"
@@ -138,6 +140,53 @@ int user_change(soci::session& sql, const command_line& cmd, std::istream& in, s
   return 0;
 }
 
+/// `solod user attr NAME [KEY [VALUE]]`: lists (KEY, TAB, type, TAB, value
+/// per line), shows one value, sets one (`--type`, else its type so far, else
+/// string) or deletes one (`--delete`).
+int user_attr(soci::session& sql, const command_line& cmd, std::ostream& out, std::ostream& err) {
+  auto user = user_repository(sql).find_by_username(cmd.name);
+  if (!user) {
+    err << "solod: no user named '" << cmd.name << "'\n";
+    return 1;
+  }
+  attribute_repository attributes(sql);
+  if (!cmd.attr_key) {
+    for (const auto& a : attributes.list(user->id)) {
+      out << a.name << "\t" << a.type << "\t" << a.value << "\n";
+    }
+    return 0;
+  }
+  const auto& key = *cmd.attr_key;
+  auto current = attributes.find(user->id, key);
+  if (cmd.attr_delete) {
+    if (!attributes.remove(user->id, key)) {
+      err << "solod: " << user->username << " has no attribute " << key << "\n";
+      return 1;
+    }
+    audit_cli_action(sql, *user, "user attr " + key + " --delete");
+    out << "deleted attribute " << key << " of " << user->username << "\n";
+    return 0;
+  }
+  if (!cmd.attr_value) {
+    if (!current) {
+      err << "solod: " << user->username << " has no attribute " << key << "\n";
+      return 1;
+    }
+    out << current->value << "\n";
+    return 0;
+  }
+  const std::string type = !cmd.attr_type.empty() ? cmd.attr_type : current ? current->type : "string";
+  auto value = attribute_from_text(type, *cmd.attr_value);
+  if (!value) {
+    err << "solod: the value is not a valid " << type << " (at most 4096 bytes of UTF-8)\n";
+    return 2;
+  }
+  attributes.put(user->id, user_attribute{key, type, *value});
+  audit_cli_action(sql, *user, "user attr " + key + " (" + type + ")");
+  out << "set attribute " << key << " (" << type << ") of " << user->username << "\n";
+  return 0;
+}
+
 int audit_export(soci::session& sql, const command_line& cmd, std::ostream& out,
                  std::ostream& err) {
   audit_filter filter;
@@ -216,6 +265,12 @@ int run_admin_command(const config& cfg, const environment& env, const command_l
     if (cmd.command == "user_passwd" || cmd.command == "user_disable" ||
         cmd.command == "user_enable") {
       return user_change(*sql, cmd, in, out, err);
+    }
+    if (cmd.command == "user_import") {
+      return run_user_import(*sql, cmd, out, err);
+    }
+    if (cmd.command == "user_attr") {
+      return user_attr(*sql, cmd, out, err);
     }
     if (cmd.command == "audit_export") {
       return audit_export(*sql, cmd, out, err);

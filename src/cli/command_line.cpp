@@ -1,5 +1,8 @@
 #include "cli/command_line.hpp"
 
+#include "auth/legacy_hash.hpp"
+#include "storage/user_attribute.hpp"
+
 namespace solod {
 
 std::string usage_text() {
@@ -11,6 +14,12 @@ Usage:
   solod user passwd NAME --password-stdin    set a new password (read from stdin)
   solod user disable NAME                    disable an account
   solod user enable NAME                     enable an account
+  solod user import FILE [--format csv|sqlite] [--pbkdf2-iterations N]
+                    [--salt-encoding hex|utf8] [--dry-run]
+                                             bring users in with their password hashes
+  solod user attr NAME [KEY [VALUE]] [--type T] [--delete]
+                                             list, show, set or delete a user's attributes
+                                             (T: string, integer, float, boolean, json)
   solod migrate                              create or upgrade the schema, then exit
   solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json]
                                              write the audit log to stdout
@@ -22,6 +31,50 @@ Every command accepts --config FILE (default: config/solod.toml if present).
 Every config key can be overridden by SOLOD_<SECTION>_<KEY>, e.g. SOLOD_SERVER_LISTEN.
 )";
 }
+
+namespace {
+
+std::uint64_t parse_iterations(const std::string& text) {
+  std::uint64_t n = 0;
+  bool digits = !text.empty() && text.size() <= 12;
+  for (char c : text) {
+    digits = digits && c >= '0' && c <= '9';
+    if (digits) {
+      n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+  }
+  if (!digits || n < 1 || n > hash_bounds::max_pbkdf2_iterations) {
+    throw usage_error("--pbkdf2-iterations must be 1-" +
+                      std::to_string(hash_bounds::max_pbkdf2_iterations));
+  }
+  return n;
+}
+
+/// `user attr NAME [KEY [VALUE]]`, with --type and --delete.
+void parse_attr(const std::vector<std::string>& words, command_line& cmd) {
+  if (words.size() < 3 || words.size() > 5) {
+    throw usage_error("usage: solod user attr NAME [KEY [VALUE]] [--type T] [--delete]");
+  }
+  cmd.command = "user_attr";
+  cmd.name = words[2];
+  if (words.size() > 3) {
+    cmd.attr_key = words[3];
+    if (!is_valid_attribute_name(*cmd.attr_key)) {
+      throw usage_error("an attribute name is 1-64 of A-Z a-z 0-9 _ . -");
+    }
+  }
+  if (words.size() > 4) {
+    cmd.attr_value = words[4];
+  }
+  if (cmd.attr_delete && (!cmd.attr_key || cmd.attr_value)) {
+    throw usage_error("usage: solod user attr NAME KEY --delete");
+  }
+  if (!cmd.attr_type.empty() && !cmd.attr_value) {
+    throw usage_error("--type goes with a VALUE to set");
+  }
+}
+
+} // namespace
 
 command_line parse_command_line(const std::vector<std::string>& args) {
   command_line cmd;
@@ -60,9 +113,23 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       cmd.user = value("--user");
     } else if (a == "--format") {
       cmd.format = value("--format");
-      if (cmd.format != "csv" && cmd.format != "json") {
-        throw usage_error("--format must be csv or json");
+      cmd.format_given = true;
+    } else if (a == "--pbkdf2-iterations") {
+      cmd.pbkdf2_iterations = parse_iterations(value("--pbkdf2-iterations"));
+    } else if (a == "--salt-encoding") {
+      cmd.salt_encoding = value("--salt-encoding");
+      if (cmd.salt_encoding != "hex" && cmd.salt_encoding != "utf8") {
+        throw usage_error("--salt-encoding must be hex or utf8");
       }
+    } else if (a == "--dry-run") {
+      cmd.dry_run = true;
+    } else if (a == "--type") {
+      cmd.attr_type = value("--type");
+      if (!is_attribute_type(cmd.attr_type)) {
+        throw usage_error("--type must be string, integer, float, boolean or json");
+      }
+    } else if (a == "--delete") {
+      cmd.attr_delete = true;
     } else if (a.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + a);
     } else {
@@ -79,9 +146,23 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     cmd.command = "serve";
   } else if (words[0] == "user") {
     if (words.size() < 2) {
-      throw usage_error("usage: solod user add|passwd|disable|enable NAME");
+      throw usage_error("usage: solod user add|passwd|disable|enable|attr NAME, or solod user import FILE");
     }
     const auto& verb = words[1];
+    if (verb == "import") {
+      expect(3, "user import FILE [--format csv|sqlite] [--pbkdf2-iterations N] "
+                "[--salt-encoding hex|utf8] [--dry-run]");
+      if (cmd.format_given && cmd.format != "csv" && cmd.format != "sqlite") {
+        throw usage_error("--format must be csv or sqlite");
+      }
+      cmd.command = "user_import";
+      cmd.file = words[2];
+      return cmd;
+    }
+    if (verb == "attr") {
+      parse_attr(words, cmd);
+      return cmd;
+    }
     if (verb != "add" && verb != "passwd" && verb != "disable" && verb != "enable") {
       throw usage_error("unknown user subcommand '" + verb + "'");
     }
@@ -97,6 +178,9 @@ command_line parse_command_line(const std::vector<std::string>& args) {
   } else if (words[0] == "audit") {
     if (words.size() != 2 || words[1] != "export") {
       throw usage_error("usage: solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json]");
+    }
+    if (cmd.format != "csv" && cmd.format != "json") {
+      throw usage_error("--format must be csv or json");
     }
     cmd.command = "audit_export";
   } else if (words[0] == "config") {

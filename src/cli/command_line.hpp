@@ -1,6 +1,7 @@
 #pragma once
 /// @brief Parsing solod's command line (SPEC §1): the server, or one subcommand.
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,7 +18,7 @@ public:
 /// What the user asked for.
 struct command_line {
   /// serve, help, version, user_add, user_passwd, user_disable, user_enable,
-  /// migrate, audit_export, config_check
+  /// user_import, user_attr, migrate, audit_export, config_check
   std::string command = "serve";
   std::string config_file;   ///< --config FILE (anywhere)
   std::string name;          ///< the user for user subcommands
@@ -26,6 +27,16 @@ struct command_line {
   bool password_stdin = false;
   std::string from, to, user; ///< audit export filters
   std::string format = "csv";
+  bool format_given = false;  ///< --format was on the command line
+  // -- user import (SPEC §9)
+  std::string file;                            ///< the file to import
+  std::optional<std::uint64_t> pbkdf2_iterations; ///< --pbkdf2-iterations N
+  std::string salt_encoding = "hex";           ///< --salt-encoding hex|utf8
+  bool dry_run = false;                        ///< --dry-run
+  // -- user attr NAME [KEY [VALUE]]
+  std::optional<std::string> attr_key, attr_value;
+  std::string attr_type;      ///< --type (empty: keep the attribute's, else string)
+  bool attr_delete = false;   ///< --delete
 };
 
 /// Parses `args` (without the program name). Throws usage_error.

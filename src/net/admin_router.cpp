@@ -6,8 +6,10 @@
 #include "auth/authenticator.hpp"
 #include "auth/credentials.hpp"
 #include "auth/hashing_pool.hpp"
+#include "auth/legacy_hash.hpp"
 #include "auth/password_hasher.hpp"
 #include "net/json_views.hpp"
+#include "storage/attribute_repository.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
@@ -148,6 +150,10 @@ std::string dump(const json& j) {
   return to_json_text(j);
 }
 
+json attribute_json(const user_attribute& a) {
+  return {{"name", a.name}, {"type", a.type}, {"value", attribute_value_json(a)}};
+}
+
 } // namespace
 
 void admin_router::audit_action(const http_request& req, const user_record& admin,
@@ -217,7 +223,12 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
     return;
   }
   if (path.rfind("/api/admin/users/", 0) == 0) {
-    auto id = parse_int(std::string_view(path).substr(17));
+    auto rest = std::string_view(path).substr(17);
+    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+      user_attribute_route(sql, req, admin, rest.substr(0, slash), rest.substr(slash), respond);
+      return;
+    }
+    auto id = parse_int(rest);
     if (m != "PATCH") {
       method_not_allowed("PATCH");
     } else if (!id) {
@@ -281,7 +292,10 @@ void admin_router::list_users(soci::session& sql, const http_request& req,
   user_repository users(sql);
   json list = json::array();
   for (const auto& u : users.list(q, *limit, static_cast<std::size_t>(*offset))) {
-    list.push_back(user_json(u));
+    auto j = user_json(u);
+    // Imported and not yet logged in since: the hash is still the old system's.
+    j["legacy_credentials"] = is_legacy_hash(u.password_hash);
+    list.push_back(std::move(j));
   }
   respond(json_response(200, dump(json{{"users", list}, {"total", users.count(q)}})));
 }
@@ -448,6 +462,102 @@ void admin_router::patch_user(const http_request& req, const user_record& admin,
   if (!queued) {
     respond(unavailable());
   }
+}
+
+// -- user attributes ------------------------------------------------------------
+
+void admin_router::user_attribute_route(soci::session& sql, const http_request& req,
+                                        const user_record& admin, std::string_view id_text,
+                                        std::string_view rest, responder respond) const {
+  auto id = parse_int(id_text);
+  const std::string& m = req.method;
+  if (rest == "/attributes") {
+    if (m != "GET") {
+      respond(error_response(405, "method_not_allowed", "use GET").with_header("Allow", "GET"));
+    } else if (!id || !user_repository(sql).find_by_id(*id)) {
+      respond(error_response(404, "not_found", "no such user"));
+    } else {
+      json list = json::array();
+      for (const auto& a : attribute_repository(sql).list(*id)) {
+        list.push_back(attribute_json(a));
+      }
+      respond(json_response(200, dump(json{{"attributes", list}})));
+    }
+    return;
+  }
+  if (rest.rfind("/attributes/", 0) != 0) {
+    respond(error_response(404, "not_found", "no such path"));
+    return;
+  }
+  const std::string name{rest.substr(12)};
+  if (m != "PUT" && m != "DELETE") {
+    respond(error_response(405, "method_not_allowed", "use PUT, DELETE")
+              .with_header("Allow", "PUT, DELETE"));
+    return;
+  }
+  std::optional<user_record> user;
+  if (id) {
+    user = user_repository(sql).find_by_id(*id);
+  }
+  if (!user) {
+    respond(error_response(404, "not_found", "no such user"));
+    return;
+  }
+  if (!is_valid_attribute_name(name)) {
+    respond(bad_input("an attribute name is 1-64 of A-Z a-z 0-9 _ . -"));
+    return;
+  }
+  if (m == "PUT") {
+    put_attribute(sql, req, admin, *user, name, respond);
+    return;
+  }
+  if (!attribute_repository(sql).remove(user->id, name)) {
+    respond(error_response(404, "not_found", "no such attribute"));
+    return;
+  }
+  audit_action(req, admin,
+               "delete attribute " + name + " of " + user->username + " (id " +
+                 std::to_string(user->id) + ")");
+  http_response r;
+  r.status = 204;
+  r.content_type.clear();
+  respond(std::move(r));
+}
+
+void admin_router::put_attribute(soci::session& sql, const http_request& req,
+                                 const user_record& admin, const user_record& user,
+                                 const std::string& name, responder respond) const {
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) {
+    respond(error_response(400, "invalid_json", "the body is not valid JSON"));
+    return;
+  }
+  if (!body.is_object() || !body.contains("value")) {
+    respond(bad_input("the body is {value, type?}"));
+    return;
+  }
+  for (auto& [key, value] : body.items()) {
+    if (key != "value" && !(key == "type" && value.is_string())) {
+      respond(bad_input("unknown field or wrong type: " + key));
+      return;
+    }
+  }
+  const std::string type = body.value("type", std::string());
+  if (!type.empty() && !is_attribute_type(type)) {
+    respond(bad_input("type must be string, integer, float, boolean or json"));
+    return;
+  }
+  auto attribute = attribute_from_json(name, body["value"], type);
+  if (!attribute) {
+    respond(bad_input("the value is not a " + (type.empty() ? std::string("string, number, boolean, object or array") : type) +
+                      " (strings at most 4096 bytes)"));
+    return;
+  }
+  attribute_repository(sql).put(user.id, *attribute);
+  audit_action(req, admin,
+               "set attribute " + name + " (" + attribute->type + ") of " + user.username +
+                 " (id " + std::to_string(user.id) + ")");
+  respond(json_response(200, dump(json{{"attribute", attribute_json(*attribute)}})));
 }
 
 // -- sessions -------------------------------------------------------------------

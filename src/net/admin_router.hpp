@@ -1,5 +1,5 @@
 #pragma once
-/// @brief The admin API of SPEC §3: users, sessions, the audit log and its CSV export.
+/// @brief The admin API of SPEC §3: users (and their attributes), sessions, the audit log and its CSV export.
 
 #include "net/api_router.hpp"
 #include "net/http_message.hpp"
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace soci {
 class session;
@@ -36,6 +37,11 @@ private:
   void create_user(const http_request& req, const user_record& admin, responder respond) const;
   void patch_user(const http_request& req, const user_record& admin, std::int64_t id,
                   responder respond) const;
+  /// `/api/admin/users/{id}/attributes` (GET) and `.../attributes/{name}` (PUT, DELETE).
+  void user_attribute_route(soci::session& sql, const http_request& req, const user_record& admin,
+                            std::string_view id, std::string_view rest, responder respond) const;
+  void put_attribute(soci::session& sql, const http_request& req, const user_record& admin,
+                     const user_record& user, const std::string& name, responder respond) const;
   void list_sessions(soci::session& sql, const http_request& req, responder respond) const;
   void end_session(soci::session& sql, const http_request& req, const user_record& admin,
                    const std::string& id, responder respond) const;

@@ -140,6 +140,13 @@ const std::vector<migration>& all_migrations() {
             user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
             locked_until TEXT NOT NULL))",
      }},
+    {4,
+     {
+       // Attributes usable (issue 11): each value has a type (string,
+       // integer, float, boolean, json), as in the classic schema; the value
+       // is stored as text in that type's canonical form.
+       "ALTER TABLE user_attributes ADD COLUMN attribute_type TEXT NOT NULL DEFAULT 'string'",
+     }},
   };
   return list;
 }

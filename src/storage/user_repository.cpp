@@ -88,7 +88,21 @@ std::optional<user_record> user_repository::insert(const user_record& user) {
   if (!stored) {
     throw database_error("user vanished after insert");
   }
+  if (user.last_login) {
+    set_last_login(stored->id, *user.last_login);
+    stored->last_login = user.last_login;
+  }
   return stored;
+}
+
+bool user_repository::replace_password_hash(std::int64_t id, const std::string& expected,
+                                            const std::string& password_hash) {
+  long long key = id;
+  soci::statement st =
+    (sql_.prepare << "UPDATE users SET password_hash = :p WHERE id = :id AND password_hash = :old",
+     soci::use(password_hash), soci::use(key), soci::use(expected));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
 }
 
 bool user_repository::set_password(std::int64_t id, const std::string& password_hash) {

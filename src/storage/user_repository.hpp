@@ -25,11 +25,18 @@ public:
   /// The user with id `id`.
   std::optional<user_record> find_by_id(std::int64_t id);
 
-  /// Inserts `user` (id and created_at are set); nothing when the name is taken.
+  /// Inserts `user` (its id is assigned; created_at, and last_login when set,
+  /// are kept); nothing when the name is taken.
   std::optional<user_record> insert(const user_record& user);
 
   /// Replaces the password hash; false when there is no such user.
   bool set_password(std::int64_t id, const std::string& password_hash);
+
+  /// Replaces the password hash only while it is still `expected` (a login's
+  /// upgrade of an imported hash must not undo a password set meanwhile);
+  /// false when it was not replaced.
+  bool replace_password_hash(std::int64_t id, const std::string& expected,
+                             const std::string& password_hash);
 
   /// Enables or disables the account; false when there is no such user.
   bool set_active(std::int64_t id, bool active);

@@ -2,7 +2,8 @@
 // comes from the CLI, users register over REST. The admin ends a user's live
 // session (the user's /app page says an administrator did it), filters the
 // audit log (compared with the API's own answer), downloads the CSV export of
-// exactly that filter, creates, disables and promotes users; a non-admin is
+// exactly that filter, creates, disables and promotes users, shows an imported
+// user's legacy hash and edits attributes; a non-admin is
 // refused; the page fits a phone. With SOLOD_UPDATE_DOCS=1 it also rewrites the README
 // screenshot docs/admin.png.
 //
@@ -10,7 +11,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pbkdf2Sync } from 'node:crypto';
 import { join } from 'node:path';
 import {
   Solod, SOURCE_DIR, launch_browser, eventually, wait_text, wait_attr, screenshot_path,
@@ -443,6 +445,69 @@ test('users: create through the form, disable (cannot sign in), make another adm
   await a.click('#users-search-submit');
   await eventually('all users listed again', async () => (await a.locator('#users-table tbody tr').count()) === 8);
   await a.screenshot({ path: screenshot_path('admin-users.png'), fullPage: true });
+});
+
+test('users: an imported user shows "Legacy hash" until signing in; attributes are shown and edited', async () => {
+  const a = pages.admin;
+  // A Django account, imported from the command line while the server runs.
+  const salt = 'browsersalt1';
+  const digest = pbkdf2Sync(PASSWORD, salt, 1000, 32, 'sha256').toString('base64');
+  const csv = join(server.dir, 'import.csv');
+  writeFileSync(csv, `username,password_hash,full_name,attr.team\nfelix,pbkdf2_sha256$1000$${salt}$${digest},Felix Imported,blue\n`);
+  const imported = await server.cli(['user', 'import', csv]);
+  assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+  assert.match(imported.stdout, /imported 1 user/);
+
+  await a.click('#tab-users');
+  await a.fill('#users-search', 'felix');
+  await a.click('#users-search-submit');
+  const felix = a.locator('#users-table tbody tr[data-username="felix"]');
+  await felix.waitFor({ state: 'visible', timeout: 15000 });
+  await wait_attr(felix, 'data-legacy-credentials', 'true');
+  assert.equal(await felix.locator('.legacy-credentials').isVisible(), true);
+
+  // The attributes dialog shows the imported one ...
+  await felix.locator('button[data-action="attributes"]').click();
+  await wait_text(a.locator('#attributes-title'), 'Attributes of felix');
+  const rows = a.locator('#attributes-table tbody tr');
+  await eventually('the imported attribute shown', async () => (await rows.count()) === 1);
+  await wait_text(rows.first(), 'blue');
+  // ... takes a typed one (a wrong value is refused in the page) ...
+  await a.fill('#attribute-name', 'seats');
+  await a.selectOption('#attribute-type', 'integer');
+  await a.fill('#attribute-value', 'twelve');
+  await a.click('#attribute-save');
+  await wait_text(a.locator('#attributes-error'), 'integer');
+  await a.fill('#attribute-value', '12');
+  await a.click('#attribute-save');
+  await eventually('two attributes', async () => (await rows.count()) === 2);
+  const id = await felix.getAttribute('data-user-id');
+  let api = await admin_get(`/api/admin/users/${id}/attributes`);
+  assert.deepEqual(api.body.attributes, [
+    { name: 'seats', type: 'integer', value: 12 },
+    { name: 'team', type: 'string', value: 'blue' },
+  ]);
+  // ... edits one through its Edit button, and deletes one.
+  const team = a.locator('#attributes-table tbody tr[data-name="team"]');
+  await team.locator('button[data-action="edit-attribute"]').click();
+  assert.equal(await a.inputValue('#attribute-name'), 'team');
+  await a.fill('#attribute-value', 'green');
+  await a.click('#attribute-save');
+  await wait_text(team, 'green');
+  await a.locator('#attributes-table tbody tr[data-name="seats"] button[data-action="delete-attribute"]').click();
+  await eventually('one attribute left', async () => (await rows.count()) === 1);
+  api = await admin_get(`/api/admin/users/${id}/attributes`);
+  assert.deepEqual(api.body.attributes, [{ name: 'team', type: 'string', value: 'green' }]);
+  await a.screenshot({ path: screenshot_path('admin-attributes.png') });
+  await a.click('#attributes-close');
+
+  // felix signs in with the Django password: the hash is replaced, the mark goes.
+  assert.equal((await rest_login('felix', '203.0.113.160', UA.erin)).status, 200);
+  await a.click('#users-search-submit');
+  await wait_attr(a.locator('#users-table tbody tr[data-username="felix"]'), 'data-legacy-credentials', 'false');
+  assert.equal(await a.locator('#users-table tbody tr[data-username="felix"] .legacy-credentials').count(), 0);
+  await a.fill('#users-search', '');
+  await a.click('#users-search-submit');
 });
 
 test('a signed-in non-admin opening /admin is refused and sees no data; no one signed in goes to "/"', async () => {

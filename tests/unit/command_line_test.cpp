@@ -47,3 +47,55 @@ TEST_CASE("bad command lines are usage errors", "[cli]") {
   CHECK_THROWS_AS(parse_command_line({"bogus"}), usage_error);
   CHECK_THROWS_AS(parse_command_line({"--bogus"}), usage_error);
 }
+
+TEST_CASE("user import and user attr parse with their options", "[cli]") {
+  auto imp = parse_command_line({"user", "import", "users.csv", "--format", "sqlite",
+                                 "--pbkdf2-iterations", "1000", "--salt-encoding", "utf8",
+                                 "--dry-run"});
+  CHECK(imp.command == "user_import");
+  CHECK(imp.file == "users.csv");
+  CHECK(imp.format == "sqlite");
+  CHECK(imp.format_given);
+  CHECK(imp.pbkdf2_iterations == 1000u);
+  CHECK(imp.salt_encoding == "utf8");
+  CHECK(imp.dry_run);
+  auto plain = parse_command_line({"user", "import", "u.csv"});
+  CHECK_FALSE(plain.format_given);
+  CHECK_FALSE(plain.pbkdf2_iterations);
+  CHECK(plain.salt_encoding == "hex");
+
+  auto list = parse_command_line({"user", "attr", "alice"});
+  CHECK(list.command == "user_attr");
+  CHECK(list.name == "alice");
+  CHECK_FALSE(list.attr_key);
+  auto set = parse_command_line({"user", "attr", "alice", "level", "-3", "--type", "integer"});
+  CHECK(set.attr_key == "level");
+  CHECK(set.attr_value == "-3");
+  CHECK(set.attr_type == "integer");
+  auto del = parse_command_line({"user", "attr", "alice", "level", "--delete"});
+  CHECK(del.attr_delete);
+}
+
+TEST_CASE("bad user import and user attr command lines are usage errors", "[cli]") {
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+         {"user", "import"},
+         {"user", "import", "a.csv", "b.csv"},
+         {"user", "import", "a.csv", "--format", "json"},
+         {"user", "import", "a.csv", "--pbkdf2-iterations", "0"},
+         {"user", "import", "a.csv", "--pbkdf2-iterations", "12abc"},
+         {"user", "import", "a.csv", "--pbkdf2-iterations", "1000000000"},
+         {"user", "import", "a.csv", "--salt-encoding", "base64"},
+         {"user", "attr"},
+         {"user", "attr", "alice", "bad key"},
+         {"user", "attr", "alice", "k", "v", "extra"},
+         {"user", "attr", "alice", "k", "v", "--type", "money"},
+         {"user", "attr", "alice", "--delete"},
+         {"user", "attr", "alice", "k", "v", "--delete"},
+         {"user", "attr", "alice", "k", "--type", "integer"},
+       }) {
+    INFO(bad.size());
+    CHECK_THROWS_AS(parse_command_line(bad), usage_error);
+  }
+  // --format keeps meaning csv|json for the audit export.
+  CHECK_THROWS_AS(parse_command_line({"audit", "export", "--format", "sqlite"}), usage_error);
+}
