@@ -91,16 +91,19 @@ void engineio_session::poll(responder respond) {
     finish_locked(1008, "overlapping GET");
     return;
   }
+  if (probe_) {
+    // Upgrading: the client pauses polling once this GET completes, then
+    // sends `5` on the websocket; holding the GET would stall both.
+    respond(polling_response(encode_eio(eio_type::noop)));
+    return;
+  }
   pending_get_ = std::move(respond);
   flush_locked();
-  if (closing_ && !pending_get_) {
-    finish_locked(1000, "closed"); // the close packet went out with that answer
-  }
 }
 
 void engineio_session::post(std::string_view body, responder respond) {
   std::lock_guard<std::mutex> guard(mtx_);
-  if (ended_ || closing_) {
+  if (ended_) {
     respond(error_response(400, "bad_request", "this Engine.IO session has ended"));
     return;
   }
@@ -109,8 +112,15 @@ void engineio_session::post(std::string_view body, responder respond) {
     return;
   }
   for (auto packet : split_eio_payload(body)) {
+    if (closing_) {
+      // Closing: only the client's own close packet still matters.
+      if (packet == "1") {
+        finish_locked(1000, "closed by the client");
+      }
+      continue;
+    }
     on_packet_locked(packet, false);
-    if (ended_ || closing_) {
+    if (ended_) {
       break;
     }
   }
@@ -248,6 +258,12 @@ void engineio_session::push_packet_locked(std::string packet) {
 
 void engineio_session::flush_locked() {
   if (queue_.empty()) {
+    if (closing_ && pending_get_ && !probe_) {
+      auto respond = std::move(pending_get_);
+      pending_get_ = nullptr;
+      respond(polling_response(encode_eio(eio_type::close)));
+      finish_locked(1000, "closed");
+    }
     return;
   }
   if (transport_ == transport::websocket) {
@@ -260,6 +276,7 @@ void engineio_session::flush_locked() {
   }
   if (pending_get_ && !probe_) {
     // Within maxPayload: what does not fit waits for the next GET.
+    // (A closing session's close packet waits for an empty queue: see close_locked.)
     std::vector<std::string> batch;
     std::size_t size = 0;
     std::size_t n = 0;
@@ -356,18 +373,18 @@ void engineio_session::close_locked(std::uint16_t code, const std::string& reaso
     return;
   }
   tell_actor_locked();
-  if (transport_ == transport::polling && !pending_get_) {
-    // The close packet waits for the client's next GET (or the ping timer).
-    push_packet_locked(encode_eio(eio_type::close));
+  if (transport_ == transport::polling) {
+    // What is queued goes first, the close packet in an answer of its own:
+    // socket.io-client handles a payload's packets on its next tick but a
+    // close packet at once, so a `kicked` + DISCONNECT sharing a payload
+    // with the close would reach the socket after "transport close". (The
+    // client usually closes first, once it has read the DISCONNECT.) A
+    // client that never comes back is dropped by the ping timer.
     closing_ = true;
+    flush_locked();
     return;
   }
-  if (transport_ == transport::polling) {
-    push_packet_locked(encode_eio(eio_type::close));
-    flush_locked();
-  } else {
-    flush_locked();
-  }
+  flush_locked();
   finish_locked(code, reason);
 }
 

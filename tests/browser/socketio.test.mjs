@@ -386,7 +386,12 @@ test('polling only: events, acks, pushes and pings over long-polling', async () 
   await new Promise((r) => setTimeout(r, 2500));
   assert.ok(s.connected);
   assert.deepEqual(await ack(s, 'check_connections'), { used: 1, max: 3 });
-  s.disconnect();
+  // A kick over polling: kicked first, then the server's disconnect.
+  const kicked = once(s, 'kicked');
+  const gone = once(s, 'disconnect');
+  await login(alice.name);
+  assert.equal((await kicked).reason, 'superseded');
+  assert.equal(await gone, 'io server disconnect');
   b.disconnect();
 });
 

@@ -7,8 +7,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Solod, launch_browser, wait_text, wait_attr, unique_name } from './harness.mjs';
 
@@ -25,8 +26,10 @@ const PAGE = `<!doctype html>
 <p id="status" data-state="idle">idle</p>
 <p id="kicked"></p>
 <p id="reason"></p>
-<script>
-async function start(username, password) {
+<script src="/sio-page.js"></script></body></html>`;
+
+// Its script (solod's pages allow no inline script).
+const PAGE_JS = `async function start(username, password) {
   const status = document.getElementById('status');
   const r = await fetch('/login-token', {
     method: 'POST', headers: {'Content-Type': 'application/json'},
@@ -36,6 +39,10 @@ async function start(username, password) {
   // The HttpOnly cookie the login set authenticates the socket.
   const socket = io({reconnection: false});
   socket.on('connect', () => { status.dataset.state = 'live'; status.textContent = 'live ' + socket.id; });
+  socket.io.on('open', () => {
+    window.sio_transport = socket.io.engine.transport.name;
+    socket.io.engine.on('upgrade', (t) => { window.sio_transport = t.name; });
+  });
   socket.on('connect_error', (e) => { status.dataset.state = 'error'; status.textContent = e.message; });
   socket.on('kicked', (k) => {
     document.getElementById('kicked').textContent =
@@ -46,31 +53,36 @@ async function start(username, password) {
     document.getElementById('reason').textContent = why;
   });
 }
-</script></body></html>`;
+`;
 
 let server;
 let browser;
+let pages_dir;
 
 before(async () => {
-  server = await new Solod().start();
+  // The page comes from solod's static_dir (a directory of this test's own),
+  // as a Flask app's template would come from the app.
+  pages_dir = mkdtempSync(join(tmpdir(), 'solod-sio-page-'));
+  writeFileSync(join(pages_dir, 'sio-page.html'), PAGE);
+  writeFileSync(join(pages_dir, 'sio-page.js'), PAGE_JS);
+  server = await new Solod({ server: { static_dir: pages_dir } }).start();
   browser = await launch_browser();
 });
 
 after(async () => {
   if (browser) await browser.close();
   if (server) await server.stop();
+  if (pages_dir) rmSync(pages_dir, { recursive: true, force: true });
 });
 
-/** A browser context whose page is PAGE at solod's origin, the bundle from node_modules. */
+/** A browser context on PAGE; the client bundle comes from node_modules through the harness. */
 async function open_page(user_agent) {
   const context = await browser.newContext({ userAgent: user_agent });
-  // Both answered here, by the harness: solod serves neither.
+  // Answered here, by the harness: solod never serves the bundle.
   await context.route(`${server.base_url}/vendor/socket.io.min.js`,
     (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: BUNDLE }));
-  await context.route(`${server.base_url}/sio-page`,
-    (route) => route.fulfill({ status: 200, contentType: 'text/html', body: PAGE }));
   const page = await context.newPage();
-  await page.goto(`${server.base_url}/sio-page`);
+  await page.goto(`${server.base_url}/sio-page.html`);
   return page;
 }
 
@@ -88,5 +100,6 @@ test('a page on socket.io-client is kicked by a login from a second browser', as
 
   await wait_text(first.locator('#kicked'), 'kicked: superseded by 127.0.0.1 Second-Browser/2.0');
   await wait_text(first.locator('#reason'), 'io server disconnect');
+  assert.equal(await first.evaluate(() => window.sio_transport), 'websocket');
   assert.equal(await second.locator('#status').getAttribute('data-state'), 'live');
 });
