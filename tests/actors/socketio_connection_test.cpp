@@ -135,7 +135,7 @@ TEST_CASE("Socket.IO: a bad CONNECT token gets CONNECT_ERROR, register_user's a 
   CHECK(wait_packet(e, "4") == R"(4/admin,{"message":"Invalid namespace"})");
 }
 
-TEST_CASE("Socket.IO: register_user authenticates; a new login kicks with reason, by and DISCONNECT",
+TEST_CASE("Socket.IO: register_user authenticates, and a new login kicks with reason, by and DISCONNECT",
           "[actors][socketio]") {
   connection_world w;
   w.start();
