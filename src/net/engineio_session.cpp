@@ -134,6 +134,9 @@ void engineio_session::post(std::string_view body, responder respond) {
 void engineio_session::on_ws_frame(const std::shared_ptr<eio_socket>& from, std::string text) {
   std::lock_guard<std::mutex> guard(mtx_);
   if (ended_) {
+    if (from != ws_) {
+      from->close(1000, "session ended"); // a probe that came too late
+    }
     return;
   }
   if (from == ws_) {
