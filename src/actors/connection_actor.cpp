@@ -300,10 +300,13 @@ void on_attached(connection_self* self, attach_status status, caf::actor user) {
   row.connected_at = st.info.connected_at;
   if (st.sio) {
     st.sio_token.clear();
-    // The answer first: presence changes for this socket come after it.
-    st.sink->go_live(outbound(self, sio_live_text(self)));
+    // Joined before the client hears it is connected, so that whatever it
+    // asks next finds it online; a message racing ahead of the answer is
+    // held by socket.io-client until the socket is connected.
     self->send(st.presence(), join_atom::value, std::move(row), st.sink);
-    // Every authenticated socket hears user_status and user_count (SPEC §8).
+    st.sink->go_live(outbound(self, sio_live_text(self)));
+    // Every authenticated socket hears user_status and user_count (SPEC §8),
+    // from after its answer on.
     self->send(st.presence(), subscribe_atom::value, st.info.id, st.sink);
     return;
   }
