@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser tests (tests/browser/) need: Debian's chromium,
-# node and npm, then playwright-core from tests/browser/package-lock.json.
+# node and npm, then from tests/browser/package-lock.json playwright-core,
+# socket.io-client and ws (the /socket.io/ and /ws clients of the Node tests).
 # Never downloads a browser of its own (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1):
 # the tests drive /usr/bin/chromium.
 # Idempotent and quiet when everything is present; apt-get update runs at most once.
@@ -45,7 +46,7 @@ cd tests/browser
 stamp=node_modules/.solod-lock.sha256
 if [[ -f package-lock.json ]]; then
   want_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-  if [[ -d node_modules/playwright-core && -f $stamp && "$(cat "$stamp")" == "$want_sum" ]]; then
+  if [[ -d node_modules/playwright-core && -d node_modules/socket.io-client && -f $stamp && "$(cat "$stamp")" == "$want_sum" ]]; then
     exit 0
   fi
   echo "install-browser-deps: npm ci in tests/browser"

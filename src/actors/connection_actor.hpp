@@ -5,6 +5,7 @@
 #include "util/clock.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include <chrono>
@@ -15,6 +16,7 @@ namespace solod {
 
 class actor_slot;
 class authenticator;
+class token_codec;
 class db_pool;
 class broadcast_budget;
 struct metrics;
@@ -23,6 +25,11 @@ struct metrics;
 struct connection_context {
   const clock* clk = nullptr;
   const authenticator* auth = nullptr;
+  /// Tells an expired token from a revoked one in Socket.IO's `register_user`
+  /// answer (SPEC §8); null: every refusal says "Invalid token!".
+  const token_codec* tokens = nullptr;
+  /// auth.max_connections_per_session, for Socket.IO's `check_connections`.
+  int max_connections_per_session = 3;
   /// Where a token newer than memory is checked (see authenticator::resolve);
   /// null: memory only.
   db_pool* db = nullptr;
@@ -39,13 +46,22 @@ struct connection_context {
   bool test_hooks = false;
 };
 
+/// The protocol a connection speaks: `/ws` JSON, or Socket.IO 5 over Engine.IO 4.
+enum class wire_protocol { ws, socketio };
+
 /// Who is on the other end.
 struct connection_info {
-  std::string id; ///< 128-bit random, hex
+  std::string id; ///< 128-bit random, hex; a Socket.IO client's socket id
   std::string ip;
   std::string user_agent;
   time_point connected_at{};
+  wire_protocol protocol = wire_protocol::ws;
+  std::string transport = "websocket"; ///< Socket.IO: "polling" until an upgrade
 };
+
+/// `(transport_atom, std::string)`: a Socket.IO connection changed transport
+/// (polling upgraded to websocket), for `debug_connection`.
+using transport_atom = caf::atom_constant<caf::atom("transport")>;
 
 /// Spawns the actor of one WebSocket. The session feeds it `(frame_atom,
 /// std::string)` for each text message and `(closed_atom)` when the stream
@@ -56,6 +72,16 @@ struct connection_info {
 /// 4401 or 4429) and joins presence. A `(kick_atom, kick_reason, by_json)`
 /// from the user actor sends `kicked`, closes with the reason's code and ends
 /// the actor.
+///
+/// A Socket.IO connection (`info.protocol`) is fed the Socket.IO packets of
+/// its Engine.IO messages instead, and answers in Socket.IO packets (several
+/// joined by sio_joiner in one text): CONNECT with `auth {token}` (or the
+/// cookie or bearer token, kept until then) authenticates and is answered
+/// with the namespace's sid, or CONNECT_ERROR `Invalid token!`; a CONNECT
+/// without any token joins the namespace, and `register_user {token}` must
+/// follow within `auth_timeout`. The events of SPEC §8 are answered with
+/// their event and, when the client asked, an ack with the same payload. A
+/// kick sends `kicked`, then DISCONNECT, then closes.
 ///
 /// Failing closed: once attached, the actor watches its user actor; if that
 /// one fails, the session is gone from memory, so the connection gets

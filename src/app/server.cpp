@@ -289,6 +289,8 @@ int run_server(const config& cfg, const environment& env) {
   connection_context cctx;
   cctx.clk = &clk;
   cctx.auth = &auth;
+  cctx.tokens = &tokens;
+  cctx.max_connections_per_session = cfg.auth.max_connections_per_session;
   cctx.db = &db;
   cctx.directory = directory;
   cctx.presence = &presence;

@@ -343,7 +343,8 @@ bool non_empty(const std::string& s) {
 // -- the table itself -------------------------------------------------------------
 
 /// Sections in SPEC order; `render_config` writes them in this order.
-const std::array<std::string, 6> section_names = {"server", "auth", "limits", "database", "audit", "log"};
+const std::array<std::string, 7> section_names = {"server",   "auth",  "limits", "socketio",
+                                                  "database", "audit", "log"};
 
 const std::vector<key_def>& keys() {
   using std::chrono::days;
@@ -402,6 +403,13 @@ const std::vector<key_def>& keys() {
                   at(&config::limits, &limits_config::register_per_ip_per_minute), 1, 1'000'000),
       integer_key("limits", "broadcast_bytes_per_second",
                   at(&config::limits, &limits_config::broadcast_bytes_per_second), 128, 64 * 1024 * 1024),
+
+      duration_key("socketio", "ping_interval", at(&config::socketio, &socketio_config::ping_interval),
+                   milliseconds{100}, hours{1}),
+      duration_key("socketio", "ping_timeout", at(&config::socketio, &socketio_config::ping_timeout),
+                   milliseconds{100}, hours{1}),
+      integer_key("socketio", "max_payload", at(&config::socketio, &socketio_config::max_payload), 1024,
+                  64 * 1024 * 1024),
 
       string_key("database", "url", at(&config::database, &database_config::url),
                  "a URL starting with sqlite3:// or postgresql://", is_database_url),

@@ -73,6 +73,18 @@ struct limits_config {
   bool operator==(const limits_config&) const = default;
 };
 
+/// [socketio]: Engine.IO's timings and sizes for `/socket.io/`, at Flask-SocketIO's defaults.
+struct socketio_config {
+  /// The server pings every Socket.IO client this often (Engine.IO pingInterval).
+  std::chrono::milliseconds ping_interval = std::chrono::seconds{25};
+  /// A client that has not answered a ping within this is closed (Engine.IO pingTimeout).
+  std::chrono::milliseconds ping_timeout = std::chrono::seconds{20};
+  /// Largest HTTP long-polling body either side sends, in bytes (Engine.IO maxPayload).
+  std::size_t max_payload = 1'000'000;
+
+  bool operator==(const socketio_config&) const = default;
+};
+
 /// [database]
 struct database_config {
   std::string url = "sqlite3://data/solod.db";
@@ -112,6 +124,7 @@ struct config {
   server_config server;
   auth_config auth;
   limits_config limits;
+  socketio_config socketio;
   database_config database;
   audit_config audit;
   log_config log;

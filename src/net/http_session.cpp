@@ -2,6 +2,8 @@
 
 #include "net/api_router.hpp"
 #include "net/beast_request.hpp"
+#include "net/engineio_http.hpp"
+#include "net/engineio_websocket.hpp"
 #include "net/net_context.hpp"
 #include "net/origin_policy.hpp"
 #include "net/websocket_session.hpp"
@@ -17,6 +19,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -55,6 +58,23 @@ protected:
     // One deadline for the whole request, and for the wait before it on a
     // kept-alive connection: a client sending a byte a second is dropped.
     beast::get_lowest_layer(derived().stream()).expires_after(ctx_.header_timeout);
+    // The header first: a Socket.IO long-polling POST may carry up to
+    // socketio.max_payload, every other body at most max_body_bytes.
+    http::async_read_header(derived().stream(), buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_header,
+                                                      derived().shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) {
+      on_read(ec, n);
+      return;
+    }
+    const auto target = parser_->get().target();
+    if (is_engineio_target(std::string_view(target.data(), target.size()))) {
+      parser_->body_limit(std::max<std::uint64_t>(ctx_.cfg->server.max_body_bytes,
+                                                  ctx_.cfg->socketio.max_payload));
+    }
     http::async_read(derived().stream(), buffer_, *parser_,
                      beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
@@ -102,17 +122,27 @@ protected:
     beast::get_lowest_layer(derived().stream()).expires_never();
     watch_for_hangup();
     auto self = derived().shared_from_this();
-    ctx_.router->handle(std::move(req), [self](http_response r) {
+    responder respond = [self](http_response r) {
       net::post(self->stream().get_executor(),
                 [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
-    });
+    };
+    if (is_engineio_target(req.target)) {
+      // Socket.IO's long-polling: a GET may wait for packets (up to a ping interval).
+      serve_engineio_polling(ctx_, req, derived().stream().get_executor(), std::move(respond));
+      return;
+    }
+    ctx_.router->handle(std::move(req), std::move(respond));
   }
 
   /// A WebSocket handshake: checked here, then the stream moves to a websocket session.
   void upgrade(http::request<http::string_body> msg) {
     const auto target = std::string(msg.target());
+    if (is_engineio_target(target)) {
+      upgrade_engineio(std::move(msg));
+      return;
+    }
     if (target.substr(0, target.find('?')) != "/ws") {
-      send_and_close(404, "not_found", "WebSockets live at /ws");
+      send_and_close(404, "not_found", "WebSockets live at /ws and /socket.io/");
       return;
     }
     const auto& cfg = *ctx_.cfg;
@@ -128,6 +158,23 @@ protected:
     info.user_agent = view.header("User-Agent");
     info.connected_at = std::chrono::system_clock::now();
     derived().hand_over(std::move(msg), std::move(info), request_token(view));
+  }
+
+  /// A WebSocket to /socket.io/: a new Engine.IO session, or the upgrade of a polling one.
+  void upgrade_engineio(http::request<http::string_body> msg) {
+    http_request view = request_of(msg);
+    view.client_ip = ctx_.proxies.client_ip(peer_, view.header_list("X-Forwarded-For"));
+    auto checked = check_engineio_upgrade(ctx_, view);
+    if (auto* refused = std::get_if<http_response>(&checked)) {
+      keep_alive_ = false;
+      refused->close = true;
+      write(std::move(*refused));
+      return;
+    }
+    auto existing = std::get<std::shared_ptr<engineio_session>>(std::move(checked));
+    auto token = request_token(view);
+    derived().hand_over_engineio(std::move(msg), engineio_connection_info(view, "websocket"),
+                                 std::move(token), std::move(existing));
   }
 
   /// No read is outstanding while the router works, so a client that hangs
@@ -315,6 +362,13 @@ public:
                             std::move(token), std::move(slot_));
   }
 
+  /// Gives the stream to an Engine.IO websocket; this HTTP session ends.
+  void hand_over_engineio(http::request<http::string_body> req, connection_info info,
+                          std::string token, std::shared_ptr<engineio_session> existing) {
+    start_engineio_websocket(std::move(stream_), std::move(req), ctx_, std::move(info),
+                             std::move(token), std::move(slot_), std::move(existing));
+  }
+
   /// Closes our sending side, then drains what the peer still sends for a
   /// moment, so that a response sent before the request was read (413) is
   /// not destroyed by a TCP reset.
@@ -372,6 +426,13 @@ public:
   void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
     start_websocket_session(std::move(stream_), std::move(req), ctx_, std::move(info),
                             std::move(token), std::move(slot_));
+  }
+
+  /// Gives the stream to an Engine.IO websocket; this HTTP session ends.
+  void hand_over_engineio(http::request<http::string_body> req, connection_info info,
+                          std::string token, std::shared_ptr<engineio_session> existing) {
+    start_engineio_websocket(std::move(stream_), std::move(req), ctx_, std::move(info),
+                             std::move(token), std::move(slot_), std::move(existing));
   }
 
   void do_eof() {

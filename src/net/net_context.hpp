@@ -2,6 +2,7 @@
 /// @brief What every network session shares: limits, TLS, the router, metrics.
 
 #include "config/config.hpp"
+#include "net/engineio_registry.hpp"
 #include "net/proxy_trust.hpp"
 
 #include <boost/asio/ssl/context.hpp>
@@ -46,6 +47,10 @@ struct net_context {
   std::chrono::milliseconds ws_idle_timeout{60'000};
   /// Outbound bytes one WebSocket may have queued before it counts as a slow consumer.
   std::size_t ws_max_queued_bytes = 1 << 20;
+
+  // -- Socket.IO (/socket.io/) ------------------------------------------------------
+  /// The Engine.IO sessions of this node, by sid (polling requests and upgrades find them here).
+  std::shared_ptr<engineio_registry> engineio = std::make_shared<engineio_registry>();
 };
 
 } // namespace solod

@@ -47,7 +47,7 @@ metrics::metrics()
 
 std::string metrics::render() const {
   std::string out;
-  char line[256];
+  char line[512];
   auto gauge = [&](const char* name, const char* help, const char* type, long long v) {
     std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name,
                   type, name, v);
@@ -103,6 +103,34 @@ std::string metrics::render() const {
         static_cast<long long>(ws_slow_consumers_dropped.load()));
   gauge("solod_ws_auth_failures_total", "WebSocket authentications refused.", "counter",
         static_cast<long long>(ws_auth_failures.load()));
+  // The same connections by protocol and transport: /ws, and /socket.io/'s two.
+  std::snprintf(line, sizeof line,
+                "# HELP solod_connections Client connections open, by protocol and transport.\n"
+                "# TYPE solod_connections gauge\n"
+                "solod_connections{protocol=\"ws\",transport=\"websocket\"} %lld\n"
+                "solod_connections{protocol=\"socketio\",transport=\"websocket\"} %lld\n"
+                "solod_connections{protocol=\"socketio\",transport=\"polling\"} %lld\n",
+                static_cast<long long>(open_websockets.load()),
+                static_cast<long long>(socketio_open_websocket.load()),
+                static_cast<long long>(socketio_open_polling.load()));
+  out += line;
+  std::snprintf(line, sizeof line,
+                "# HELP solod_messages_total Client messages, by protocol and direction.\n"
+                "# TYPE solod_messages_total counter\n"
+                "solod_messages_total{protocol=\"ws\",direction=\"in\"} %llu\n"
+                "solod_messages_total{protocol=\"ws\",direction=\"out\"} %llu\n",
+                static_cast<unsigned long long>(ws_messages_in.load()),
+                static_cast<unsigned long long>(ws_messages_out.load()));
+  out += line;
+  std::snprintf(line, sizeof line,
+                "solod_messages_total{protocol=\"socketio\",direction=\"in\"} %llu\n"
+                "solod_messages_total{protocol=\"socketio\",direction=\"out\"} %llu\n",
+                static_cast<unsigned long long>(socketio_messages_in.load()),
+                static_cast<unsigned long long>(socketio_messages_out.load()));
+  out += line;
+  gauge("solod_socketio_ping_timeouts_total",
+        "Socket.IO connections closed for not answering a ping within socketio.ping_timeout.",
+        "counter", static_cast<long long>(socketio_ping_timeouts.load()));
   out += "# HELP solod_kicks_total Connections kicked, by reason.\n# TYPE solod_kicks_total counter\n";
   static const char* const kick_names[] = {"superseded", "logout", "admin", "expired",
                                            "unauthorized", "too_many_connections", "server_error"};

@@ -63,6 +63,13 @@ struct metrics {
   std::atomic<std::uint64_t> presence_deliveries{0};
   std::atomic<std::uint64_t> ws_slow_consumers_dropped{0};
   std::atomic<std::uint64_t> ws_auth_failures{0};
+  /// Socket.IO (`/socket.io/`) connections open, by transport, and their messages.
+  std::atomic<std::int64_t> socketio_open_polling{0};
+  std::atomic<std::int64_t> socketio_open_websocket{0};
+  std::atomic<std::uint64_t> socketio_messages_in{0};
+  std::atomic<std::uint64_t> socketio_messages_out{0};
+  /// Socket.IO connections closed for not answering pings within socketio.ping_timeout.
+  std::atomic<std::uint64_t> socketio_ping_timeouts{0};
   /// Kicks by reason, indexed by kick_reason.
   std::array<std::atomic<std::uint64_t>, 7> kicks{};
 

@@ -147,6 +147,9 @@ config all_changed() {
   c.audit.batch_max = 1000;
   c.audit.flush_interval = 250ms;
   c.audit.retention_days = 365;
+  c.socketio.ping_interval = std::chrono::seconds{10};
+  c.socketio.ping_timeout = std::chrono::seconds{5};
+  c.socketio.max_payload = 200000;
   c.log.dir = "/var/log/solod";
   c.log.level = "debug";
   c.log.max_file_mb = 50;
@@ -189,6 +192,11 @@ ws_messages_per_second = 50
 max_message_bytes = 1024
 register_per_ip_per_minute = 4
 broadcast_bytes_per_second = 4096
+
+[socketio]
+ping_interval = "10s"
+ping_timeout = "5s"
+max_payload = 200000
 
 [database]
 url = "postgresql://solod:pw@db:5432/solod"
@@ -238,6 +246,9 @@ environment all_changed_env() {
       {"SOLOD_LIMITS_LOCKOUT_WINDOW", "10m"},
       {"SOLOD_LIMITS_LOCKOUT_DURATION", "1h"},
       {"SOLOD_LIMITS_WS_MESSAGES_PER_SECOND", "50"},
+      {"SOLOD_SOCKETIO_PING_INTERVAL", "10s"},
+      {"SOLOD_SOCKETIO_PING_TIMEOUT", "5s"},
+      {"SOLOD_SOCKETIO_MAX_PAYLOAD", "200000"},
       {"SOLOD_LIMITS_MAX_MESSAGE_BYTES", "1024"},
       {"SOLOD_LIMITS_REGISTER_PER_IP_PER_MINUTE", "4"},
       {"SOLOD_LIMITS_BROADCAST_BYTES_PER_SECOND", "4096"},
@@ -306,6 +317,10 @@ TEST_CASE("defaults are the SPEC's", "[config]") {
   CHECK(c.auth.idle_timeout == 30min);
   CHECK(c.audit.flush_interval == 10ms);
   CHECK(c.database.url == "sqlite3://data/solod.db");
+  // Flask-SocketIO's (python-engineio's) defaults, so its clients see the same timings.
+  CHECK(c.socketio.ping_interval == 25s);
+  CHECK(c.socketio.ping_timeout == 20s);
+  CHECK(c.socketio.max_payload == 1'000'000);
 }
 
 TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
@@ -319,7 +334,7 @@ TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
     const auto shipped = key_names(toml::parse_file(path));
     const auto rendered = key_names(toml::parse(solod::render_config(config{})));
     CHECK(shipped == rendered);
-    CHECK(shipped.size() == 41);
+    CHECK(shipped.size() == 44);
   }
 }
 
@@ -420,6 +435,10 @@ TEST_CASE("every number is bounded above, with the range in the message", "[conf
   CHECK_THAT(error_of("[auth]\nmax_connections_per_session = 1001\n"), Contains("auth.max_connections_per_session"));
   CHECK_THAT(error_of("[limits]\nlockout_threshold = 2000000\n"), Contains("limits.lockout_threshold"));
   CHECK_THAT(error_of("[log]\nmax_files = 10001\n"), Contains("log.max_files"));
+  CHECK_THAT(error_of("[socketio]\nmax_payload = 67108865\n"), Contains("socketio.max_payload"));
+  CHECK_THAT(error_of("[socketio]\nmax_payload = 100\n"), Contains("socketio.max_payload: '100'"));
+  CHECK_THAT(error_of("[socketio]\nping_interval = \"2h\"\n"), Contains("socketio.ping_interval: '2h'"));
+  CHECK_THAT(error_of("[socketio]\nping_timeout = \"0s\"\n"), Contains("socketio.ping_timeout: '0s'"));
   CHECK_THAT(error_of("[auth]\ntoken_ttl = \"367d\"\n"),
              Contains("invalid value for auth.token_ttl: '367d' (expected a duration from 1ms to 366d)"));
   CHECK_THAT(error_of("[auth]\nidle_timeout = \"9999999999d\"\n"), Contains("auth.idle_timeout"));
