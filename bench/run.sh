@@ -344,11 +344,21 @@ for round in $(seq 1 "$ROUNDS"); do
     bench connect --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" \
       --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
+    # The same load over solod's /socket.io/ (issue 11: within 80 % of /ws).
+    start_solod off commit "$CONNECT_N"
+    bench connect --url "$SOLOD_URL" --proto socketio --label solod-socketio \
+      --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
     peer_round connect "$PEER_CONNECT_N"
   fi
   if wants hold; then
     start_solod off commit "$HOLD_N"
     bench hold --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
+      --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
+    start_solod off commit "$HOLD_N"
+    bench hold --url "$SOLOD_URL" --proto socketio --label solod-socketio \
+      --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
       --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
     start_solod required commit "$HOLD_N"
@@ -360,6 +370,11 @@ for round in $(seq 1 "$ROUNDS"); do
   if wants ping; then
     start_solod off commit "$PING_N"
     bench ping --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$PING_N" \
+      --duration "$PING_SECONDS" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
+    start_solod off commit "$PING_N"
+    bench ping --url "$SOLOD_URL" --proto socketio --label solod-socketio \
+      --tokens "$SOLOD_DIR/tokens.txt" --connections "$PING_N" \
       --duration "$PING_SECONDS" --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
     peer_round ping "$PEER_PING_N" --duration "$PING_SECONDS"

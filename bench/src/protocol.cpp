@@ -42,7 +42,7 @@ long long id_field(std::string_view text) {
 
 inbound by_name(std::string_view name, std::string_view body) {
   inbound m;
-  if (name == "pong") {
+  if (name == "pong" || name == "pong_manual") {
     m.kind = inbound_kind::pong;
     m.id = id_field(body);
   } else if (name == "presence") {
@@ -92,8 +92,10 @@ public:
     return socketio::connect_packet(nlohmann::json{{"token", token}}.dump());
   }
 
+  /// The Flask clients' application ping (SPEC §8), which every Socket.IO
+  /// server here answers: the peers and solod's /socket.io/.
   std::string ping(long long id) const override {
-    return socketio::event_packet("ping", "{\"id\":" + std::to_string(id) + "}");
+    return socketio::event_packet("ping_manual", "{\"id\":" + std::to_string(id) + "}");
   }
 
   std::string subscribe_presence() const override {

@@ -4,8 +4,8 @@
 // Once every worker's connections are up, each connection keeps --depth
 // pings in flight for --duration seconds: a pong is timed against its ping
 // and answered by the next ping. Round trips completed inside the window
-// count. solod: {"type":"ping","id":n} -> {"type":"pong"}; the peers:
-// 42["ping",{"id":n}] -> 42["pong",..].
+// count. solod: {"type":"ping","id":n} -> {"type":"pong"}; Socket.IO (the peers and solod's /socket.io/):
+// 42["ping_manual",{"id":n}] -> 42["pong_manual",..].
 
 #include "clock.hpp"
 #include "connector.hpp"

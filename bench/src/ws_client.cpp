@@ -159,6 +159,7 @@ private:
         }
         break;
       case inbound_kind::welcome:
+      case inbound_kind::connected: // Socket.IO: connected once CONNECT is answered
         if (!ready_) {
           ready_ = true;
           ready_ns = now_ns();

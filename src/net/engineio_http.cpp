@@ -85,8 +85,20 @@ void serve_engineio_polling(const net_context& ctx, const http_request& req,
       respond(error_response(503, "unavailable", "too many Socket.IO sessions; try again later"));
       return;
     }
+    // Counted per client address like a socket: one address must not open
+    // sessions (each an actor) by the thousand with a GET each.
+    connection_slot slot;
+    if (ctx.limiter) {
+      slot = ctx.limiter->try_admit(req.client_ip);
+      if (!slot) {
+        respond(error_response(503, "unavailable",
+                               "too many connections from this address; try again later"));
+        return;
+      }
+    }
     auto session = std::make_shared<engineio_session>(ctx, home, random_hex(16),
                                                       engineio_connection_info(req, "polling"));
+    session->hold(std::move(slot));
     http_response r;
     r.content_type = "text/plain; charset=UTF-8";
     r.body = session->start(request_token(req), nullptr);

@@ -159,6 +159,7 @@ void engineio_session::on_ws_frame(const std::shared_ptr<eio_socket>& from, std:
     transport_ = transport::websocket;
     ws_ = std::move(probe_);
     probe_.reset();
+    polling_slot_ = connection_slot{};
     ctx_.stats->socketio_open_polling--;
     ctx_.stats->socketio_open_websocket++;
     caf::anon_send(actor_, transport_atom::value, std::string("websocket"));
@@ -421,6 +422,7 @@ void engineio_session::finish_locked(std::uint16_t code, const std::string& reas
     probe_.reset();
   }
   tell_actor_locked();
+  polling_slot_ = connection_slot{};
   ctx_.engineio->remove(sid_);
   ctx_.websockets->remove(this);
   net::post(home_, [self = shared_from_this()] { self->timer_.cancel(); });

@@ -3,6 +3,7 @@
 
 #include "actors/connection_actor.hpp"
 #include "actors/ws_sink.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/http_message.hpp"
 #include "net/message_rate_limiter.hpp"
 
@@ -65,6 +66,12 @@ public:
   std::string start(std::string token, std::shared_ptr<eio_socket> ws);
 
   const std::string& sid() const { return sid_; }
+
+  /// The place a polling session holds under server.max_connections and
+  /// max_connections_per_ip: it outlives the HTTP requests that carry it, so
+  /// no socket holds one for it. Given back when the session ends or rides
+  /// on a websocket (whose socket holds its own).
+  void hold(connection_slot slot) { polling_slot_ = std::move(slot); }
 
   // -- polling (any io thread) -----------------------------------------------
 
@@ -135,6 +142,7 @@ private:
   bool closing_ = false; ///< the close is queued for the next GET
   bool ended_ = false;
   bool actor_told_ = false;
+  connection_slot polling_slot_;
 };
 
 } // namespace solod

@@ -119,6 +119,47 @@ class PerAddressCapTest(SolodTestCase):
         self.assertTrue(wait_until(lambda: not closed_by_server(connect(self, s), 0.5),
                                    timeout=BOUND), "a closed WebSocket kept its place")
 
+    def test_a_socketio_polling_session_holds_its_place(self):
+        # A polling session outlives the requests that carry it: without a
+        # place of its own, one address could open sessions by the thousand.
+        s = self.server(self.CONFIG)
+
+        def open_polling():
+            conn = http.client.HTTPConnection(s.host, s.port, timeout=5)
+            try:
+                conn.request("GET", "/socket.io/?EIO=4&transport=polling",
+                             headers={"Connection": "close"})
+                r = conn.getresponse()
+                return r.status, r.read().decode()
+            except OSError:
+                return None, ""  # the socket itself was over the cap
+            finally:
+                conn.close()
+        # A socket of the last request may not be given back yet: retry a
+        # refusal for a while; only the cap refuses for good.
+        opened, last = 0, (None, "")
+        for _ in range(4):
+            attempts = []
+
+            def opens():
+                attempts.append(open_polling())
+                return attempts[-1][0] == 200
+            if not wait_until(opens, timeout=2):
+                last = attempts[-1]
+                break
+            self.assertTrue(attempts[-1][1].startswith("0{"), attempts[-1][1])
+            opened += 1
+        refusal = last[1]
+        self.assertEqual(last[0], 503, last)
+        # Three places: the sessions and the one socket asking for the next.
+        self.assertEqual(opened, 2)
+        self.assertIn("too many connections from this address", refusal)
+        # Another address still opens one.
+        conn = http.client.HTTPConnection(s.host, s.port, timeout=5, source_address=("127.0.0.2", 0))
+        self.addCleanup(conn.close)
+        conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+        self.assertEqual(conn.getresponse().status, 200)
+
 
 class IPv6CapTest(SolodTestCase):
     def test_ipv6_and_ipv4_clients_are_capped_apart(self):

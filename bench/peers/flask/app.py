@@ -168,6 +168,12 @@ def on_ping(data=None):
     emit("pong", {"id": msg_id, "server_time": now_iso()})
 
 
+@socketio.on("ping_manual")
+def on_ping_manual(data=None):
+    msg_id = data.get("id") if isinstance(data, dict) else None
+    emit("pong_manual", {"id": msg_id, "server_time": now_iso()})
+
+
 @socketio.on("whoami")
 def on_whoami(data=None):
     info = conn_info.get(request.sid)

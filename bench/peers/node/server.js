@@ -151,6 +151,11 @@ io.on("connection", (socket) => {
     socket.emit("pong", { id: id === undefined ? null : id, server_time: new Date().toISOString() });
   });
 
+  socket.on("ping_manual", (data) => {
+    const id = data !== null && typeof data === "object" ? data.id : undefined;
+    socket.emit("pong_manual", { id: id === undefined ? null : id, server_time: new Date().toISOString() });
+  });
+
   socket.on("whoami", () => {
     socket.emit("whoami", { user, sid });
   });
