@@ -18,7 +18,8 @@
 #   bench/run.sh --only cluster-kick   the cross-node kick alone (~2 min)
 #
 # Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
-# BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories).
+# BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories), BENCH_CONNECT_N / BENCH_HOLD_N /
+# BENCH_PING_N (connections of those scenarios, solod and peers alike).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,6 +75,10 @@ else
   CLUSTER_AUDIT_EVENTS=200000
   TIMEOUT=900
 fi
+# Sizes of connect, hold and ping, for a run at another scale (BENCH_CONNECT_N etc.).
+CONNECT_N=${BENCH_CONNECT_N:-$CONNECT_N}; PEER_CONNECT_N=${BENCH_CONNECT_N:-$PEER_CONNECT_N}
+HOLD_N=${BENCH_HOLD_N:-$HOLD_N};          PEER_HOLD_N=${BENCH_HOLD_N:-$PEER_HOLD_N}
+PING_N=${BENCH_PING_N:-$PING_N};          PEER_PING_N=${BENCH_PING_N:-$PEER_PING_N}
 
 export BENCH_PASSWORD=${BENCH_PASSWORD:-bench-password-1}
 # One HS256 secret for everything this run starts: solod (SOLOD_JWT_SECRET), the seeding, the peers.

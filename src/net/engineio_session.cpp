@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "net/engineio_registry.hpp"
 #include "net/net_context.hpp"
+#include "net/socketio_outbound.hpp"
 #include "net/ws_tracker.hpp"
 #include "protocol/engineio_packet.hpp"
 #include "protocol/socketio_packet.hpp"
@@ -243,8 +244,8 @@ void engineio_session::go_live(ws_text welcome) {
 // -- under the lock ------------------------------------------------------------------
 
 void engineio_session::push_locked(const ws_text& text) {
-  for (auto& packet : socketio_packets_of(*text)) {
-    push_packet_locked(encode_eio(eio_type::message, packet));
+  for (const auto& packet : *socketio_outbound(text)) {
+    push_packet_locked(packet);
   }
 }
 
