@@ -244,7 +244,9 @@ void engineio_session::go_live(ws_text welcome) {
 // -- under the lock ------------------------------------------------------------------
 
 void engineio_session::push_locked(const ws_text& text) {
-  for (const auto& packet : *socketio_outbound(text)) {
+  // Held here: the memo may let go of it while another socket translates.
+  const auto packets = socketio_outbound(text);
+  for (const auto& packet : *packets) {
     push_packet_locked(packet);
   }
 }
