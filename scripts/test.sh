@@ -7,6 +7,7 @@
 #   scripts/test.sh [CTEST_ARGS...]              plain build in build/
 #   scripts/test.sh --sanitize [CTEST_ARGS...]   ASan + UBSan build in build-sanitize/
 #   scripts/test.sh [--sanitize] --build-only     install and build, run nothing
+#   scripts/test.sh --ci                          as CI: the e2e suites plain on PostgreSQL only
 #     (clang; the libFuzzer targets are built and run too, 15 s each, two at a time;
 #     on PostgreSQL only the storage and actor suites run sanitized)
 # ctest labels: `pg_only` tests need PostgreSQL (the `pg.*` storage/actor runs,
@@ -16,9 +17,11 @@ cd "$(dirname "$0")/.."
 root=$PWD
 sanitize=0
 build_only=0
-while [[ "${1:-}" == --sanitize || "${1:-}" == --build-only ]]; do
+ci_dedup=0
+while [[ "${1:-}" == --sanitize || "${1:-}" == --build-only || "${1:-}" == --ci ]]; do
   [[ "$1" == --sanitize ]] && sanitize=1
   [[ "$1" == --build-only ]] && build_only=1
+  [[ "$1" == --ci ]] && ci_dedup=1
   shift
 done
 ./scripts/install-deps.sh --test
@@ -55,11 +58,11 @@ timed() { # NAME COMMAND...: runs it, prints how long it took
   echo "test.sh: $name took $((SECONDS - start)) s"
 }
 if ((sanitize == 0)); then
-  # CI (.ci/run sets SOLOD_CI_DEDUP=1) runs the e2e suites sanitized on SQLite
-  # right after, and plain on PostgreSQL here: their plain SQLite run would be
-  # a third one, over the time budget (README "CI time").
+  # CI (.ci/run passes --ci) runs the e2e suites sanitized on SQLite right
+  # after, and plain on PostgreSQL here: their plain SQLite run would be a
+  # third one, over the time budget (README "CI time").
   sqlite_skip=pg_only
-  [[ "${SOLOD_CI_DEDUP:-}" == 1 ]] && sqlite_skip='pg_only|e2e'
+  ((ci_dedup)) && sqlite_skip='pg_only|e2e'
   timed "the SQLite pass" ctest --output-on-failure --timeout 900 -LE "$sqlite_skip" "$@"
   # The property test's 8 seeds at half length on PostgreSQL (full length on SQLite).
   timed "the PostgreSQL pass" env SOLOD_TEST_PG_URL="$pg_url" SOLOD_TEST_PG_DIR="$pg_dir" \
