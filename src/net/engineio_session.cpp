@@ -194,6 +194,9 @@ void engineio_session::on_ws_closed(const eio_socket* from) {
   }
   if (ws_ && ws_.get() == from) {
     finish_locked(1000, "transport closed");
+    // The socket holds this session and the session held the socket: once
+    // the socket has stopped reading, let go, or both leak.
+    ws_.reset();
   }
 }
 

@@ -93,6 +93,7 @@ private:
   void on_read(beast::error_code ec, std::size_t) {
     if (ec) {
       session_->on_ws_closed(this);
+      session_.reset(); // no more reads: the session need not outlive its own end for us
       return;
     }
     if (!ws_.got_text()) {
@@ -125,7 +126,9 @@ private:
       queue_.erase(writing_ ? queue_.begin() + 1 : queue_.begin(), queue_.end());
       queued_bytes_ = writing_ ? queue_.front().size() : 0;
       request_close(1008, "slow consumer");
-      session_->on_ws_closed(this);
+      if (session_) {
+        session_->on_ws_closed(this);
+      }
       return;
     }
     if (!writing_) {
