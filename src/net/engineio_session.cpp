@@ -42,7 +42,10 @@ engineio_session::engineio_session(const net_context& ctx, net::any_io_executor 
   : ctx_(ctx), home_(home), timer_(home), sid_(std::move(sid)), info_(std::move(info)),
     transport_(transport::polling), rate_(ctx.cfg->limits.ws_messages_per_second) {}
 
-engineio_session::~engineio_session() = default;
+engineio_session::~engineio_session() {
+  // Counted open until its socket has let go too: shutdown waits for that.
+  ctx_.websockets->remove(this);
+}
 
 std::string engineio_session::start(std::string token, std::shared_ptr<eio_socket> ws) {
   const auto& sio = ctx_.cfg->socketio;
@@ -193,10 +196,7 @@ void engineio_session::on_ws_closed(const eio_socket* from) {
     return;
   }
   if (ws_ && ws_.get() == from) {
-    finish_locked(1000, "transport closed");
-    // The socket holds this session and the session held the socket: once
-    // the socket has stopped reading, let go, or both leak.
-    ws_.reset();
+    finish_locked(1000, "transport closed"); // lets go of the socket too
   }
 }
 
@@ -238,6 +238,9 @@ void engineio_session::close(ws_text last, std::uint16_t code, std::string reaso
 void engineio_session::abort() {
   std::lock_guard<std::mutex> guard(mtx_);
   finish_locked(1001, "aborted");
+  if (auto socket = closing_ws_.lock()) {
+    socket->abort(); // a peer that never answered the close
+  }
 }
 
 void engineio_session::go_live(ws_text welcome) {
@@ -421,7 +424,12 @@ void engineio_session::finish_locked(std::uint16_t code, const std::string& reas
   queue_.clear();
   queued_bytes_ = 0;
   if (ws_) {
+    // The socket holds this session until its reads end; holding the socket
+    // past its close would make a cycle whenever that end never comes (the
+    // io_context stopped at shutdown before the peer answered the close).
     ws_->close(code, reason);
+    closing_ws_ = ws_;
+    ws_.reset();
   }
   if (probe_) {
     probe_->close(1000, "session ended");
@@ -430,7 +438,6 @@ void engineio_session::finish_locked(std::uint16_t code, const std::string& reas
   tell_actor_locked();
   polling_slot_ = connection_slot{};
   ctx_.engineio->remove(sid_);
-  ctx_.websockets->remove(this);
   net::post(home_, [self = shared_from_this()] { self->timer_.cancel(); });
 }
 

@@ -33,6 +33,8 @@ public:
   virtual void write(std::vector<std::string> packets) = 0;
   /// Sends what is queued, then a close frame with `code`.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Drops the connection at once, without a close handshake.
+  virtual void abort() = 0;
 };
 
 /// The server side of one Engine.IO session. Its connection actor (a
@@ -133,6 +135,9 @@ private:
   transport transport_;
   std::shared_ptr<eio_socket> ws_;    ///< the websocket, once the session rides on one
   std::shared_ptr<eio_socket> probe_; ///< a websocket probing for an upgrade
+  /// The websocket once the session has ended: closing, held by its own reads
+  /// only (the socket holds the session: a strong pointer back would be a cycle).
+  std::weak_ptr<eio_socket> closing_ws_;
   std::vector<std::string> queue_;    ///< packets waiting for the transport
   std::size_t queued_bytes_ = 0;
   responder pending_get_;

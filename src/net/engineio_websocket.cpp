@@ -70,6 +70,12 @@ public:
     });
   }
 
+  void abort() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      beast::get_lowest_layer(self->ws_).close();
+    });
+  }
+
 private:
   void on_accept(beast::error_code ec) {
     if (ec) {

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import statistics
+import struct
 import sys
 import threading
 import time
@@ -962,6 +963,32 @@ class ShutdownTest(WsTestCase):
             self.fail("solod did not exit within 15 s of SIGTERM while peers kept their "
                       "connections open (it was killed)")
         self.assertEqual(code, 0)
+
+    def test_sigterm_with_socketio_websockets_that_never_answer(self):
+        """Socket.IO websockets (a connected namespace, and an Engine.IO open only) hear
+        1001 and never answer it: solod still exits 0, and under the sanitizers nothing
+        leaks (the session and its socket once held each other past the io_context)."""
+        _, a = self.user()
+        path = "/socket.io/?EIO=4&transport=websocket"
+        live = self.connect(path=path)
+        self.assertTrue(live.recv(timeout=10).startswith("0{"), "no Engine.IO open packet")
+        live.send_text("40" + json.dumps({"token": a["token"]}))
+        self.assertTrue(live.recv(timeout=10).startswith("40{"), "no Socket.IO CONNECT answer")
+        bare = self.connect(path=path)
+        self.assertTrue(bare.recv(timeout=10).startswith("0{"), "no Engine.IO open packet")
+        self.s.proc.send_signal(signal.SIGTERM)
+        for name, conn in (("connected", live), ("open only", bare)):
+            with self.subTest(connection=name):
+                conn.sock.settimeout(10)
+                opcode, data = conn.recv_frame()
+                while opcode != 0x8:  # what was queued, then the close: never answered
+                    opcode, data = conn.recv_frame()
+                self.assertEqual(struct.unpack("!H", data[:2])[0], 1001)
+        try:
+            code = self.s.stop(timeout=15)
+        except SolodError:
+            code = None
+        self.assertEqual(code, 0, "solod did not exit 0 within 15 s of SIGTERM")
 
 
 class SlowConsumerTest(WsTestCase):
