@@ -5,6 +5,11 @@
 // carries all of them at the end, as it would in life). The rate is ready
 // connections over the time from the first start to the last welcome, all
 // processes together.
+//
+// --subscribe: each connection subscribes to presence once ready, so that a
+// `/ws` run carries the fan-out every Socket.IO socket gets unasked (SPEC
+// §8: user_status and user_count on each change): the like-for-like `/ws`
+// figure for `/socket.io/`.
 
 #include "clock.hpp"
 #include "connector.hpp"
@@ -15,9 +20,21 @@
 
 namespace bench {
 
+namespace {
+
+/// Subscribes every connection to presence as soon as it is ready.
+class subscribing_listener final : public ws_listener {
+public:
+  void on_ready(ws_client& c) override { c.send(proto->subscribe_presence()); }
+  const protocol* proto = nullptr;
+};
+
+} // namespace
+
 int run_connect(const arguments& args) {
   auto specs = common_specs();
   specs.push_back({"connections", "1000", "connections to open (one token each)"});
+  specs.push_back({"subscribe", "", "each connection subscribes to presence once ready", true});
   options opts("connect", specs);
   if (!opts.parse_or_help(args)) {
     return 0;
@@ -34,7 +51,10 @@ int run_connect(const arguments& args) {
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     quiet_listener quiet;
-    connector conn(ioc, node_for(s, link.index()), quiet, s.window);
+    subscribing_listener subscriber;
+    subscriber.proto = node_for(s, link.index()).proto;
+    ws_listener& listener = opts.flag("subscribe") ? static_cast<ws_listener&>(subscriber) : quiet;
+    connector conn(ioc, node_for(s, link.index()), listener, s.window);
     std::vector<const std::string*> tokens;
     json out;
     ensure_tokens(ioc, s, users, begin, end, [&](std::size_t) {
@@ -69,6 +89,7 @@ int run_connect(const arguments& args) {
 
   auto result = result_head("connect", s);
   result.update({{"connections", n},
+                 {"subscribe", opts.flag("subscribe")},
                  {"ready", ready},
                  {"failed", failed},
                  {"dropped", dropped},

@@ -1,5 +1,6 @@
 #include "actors/ping_reply.hpp"
 
+#include "protocol/socketio_packet.hpp"
 #include "util/time_format.hpp"
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,24 @@ std::optional<std::string> pong_for_frame(const std::string& frame, time_point n
   }
   auto id = msg.find("id");
   return pong_text(id == msg.end() ? nlohmann::json() : *id, now);
+}
+
+std::optional<std::string> pong_manual_for_packet(std::string_view packet, time_point now) {
+  if (packet.empty() || packet.front() != '2' || packet.find("\"ping_manual\"") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  auto parsed = parse_sio_packet(packet);
+  if (!parsed.packet || parsed.packet->type != sio_type::event || parsed.packet->nsp != "/" ||
+      parsed.packet->data.at(0) != "ping_manual") {
+    return std::nullopt;
+  }
+  const nlohmann::json payload{{"server_time", server_time(now)}};
+  std::string out = encode_sio_event("pong_manual", payload);
+  if (parsed.packet->ack_id) {
+    out += sio_joiner;
+    out += encode_sio_ack(*parsed.packet->ack_id, payload);
+  }
+  return out;
 }
 
 } // namespace solod

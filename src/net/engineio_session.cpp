@@ -1,6 +1,7 @@
 #include "net/engineio_session.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/ping_reply.hpp"
 #include "net/engineio_registry.hpp"
 #include "net/net_context.hpp"
 #include "net/socketio_outbound.hpp"
@@ -244,7 +245,13 @@ void engineio_session::abort() {
 }
 
 void engineio_session::go_live(ws_text welcome) {
-  send(std::move(welcome));
+  std::lock_guard<std::mutex> guard(mtx_);
+  if (ended_ || closing_ || !welcome) {
+    return;
+  }
+  push_locked(welcome);
+  flush_locked();
+  answers_pings_ = true;
 }
 
 // -- under the lock ------------------------------------------------------------------
@@ -352,9 +359,19 @@ void engineio_session::on_message_locked(std::string_view data) {
     close_locked(1009, "message too big");
     return;
   }
-  if (admit_locked()) {
-    caf::anon_send(actor_, frame_atom::value, std::string(data));
+  if (!admit_locked()) {
+    return;
   }
+  if (answers_pings_) {
+    // The hot path of a busy server: answered on this thread, as /ws answers its ping.
+    if (auto pong = pong_manual_for_packet(data, std::chrono::system_clock::now())) {
+      ctx_.stats->socketio_messages_out++;
+      push_locked(make_ws_text(std::move(*pong)));
+      flush_locked();
+      return;
+    }
+  }
+  caf::anon_send(actor_, frame_atom::value, std::string(data));
 }
 
 bool engineio_session::admit_locked() {

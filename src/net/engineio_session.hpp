@@ -147,6 +147,7 @@ private:
   bool closing_ = false; ///< the close is queued for the next GET
   bool ended_ = false;
   bool actor_told_ = false;
+  bool answers_pings_ = false; ///< live: `ping_manual` is answered here, as /ws answers `ping`
   connection_slot polling_slot_;
 };
 

@@ -523,8 +523,10 @@ private:
   void fail_user_during_login(user& u) {
     op_ = "fail user during login " + u.name;
     INFO(where());
-    if (expected_login(u) == login_outcome::status::session_active || in_flux(live_of(u))) {
-      return login(u); // maybe no row written: the hook would stay armed
+    // Maybe no row written (deny_new, an expiring session, or a failing audit
+    // log, which may refuse the login before its row): the hook would stay armed.
+    if (expected_login(u) != login_outcome::status::ok || in_flux(live_of(u))) {
+      return login(u);
     }
     auto before = failures(metrics::actor_kind::user);
     auto live = live_of(u);
