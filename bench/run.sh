@@ -349,9 +349,15 @@ for round in $(seq 1 "$ROUNDS"); do
     bench connect --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" \
       --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
-    # The same load over solod's /socket.io/ (issue 11: within 80 % of /ws).
+    # The same load over solod's /socket.io/ (issue 11: within 80 % of /ws),
+    # whose every socket hears each presence change (SPEC §8); and /ws with
+    # every connection subscribed to presence, the like-for-like load.
     start_solod off commit "$CONNECT_N"
     bench connect --url "$SOLOD_URL" --proto socketio --label solod-socketio \
+      --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
+    start_solod off commit "$CONNECT_N"
+    bench connect --url "$SOLOD_URL" --label solod-subscribed --subscribe \
       --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
     peer_round connect "$PEER_CONNECT_N"

@@ -13,6 +13,9 @@
 
 #include <deque>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 namespace solod {
 
 namespace beast = boost::beast;
@@ -144,6 +147,11 @@ private:
 
   void do_write() {
     writing_ = true;
+    if (!corked_ && queue_.size() > 1) {
+      // Several packets wait (user_status + user_count for each presence
+      // change): the kernel packs their frames into full segments, as on /ws.
+      set_cork(true);
+    }
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&engineio_websocket::on_write, this->shared_from_this()));
@@ -162,9 +170,19 @@ private:
       do_write();
       return;
     }
+    if (corked_) {
+      set_cork(false); // nothing waits in the kernel once the queue is empty
+    }
     if (close_requested_) {
       do_close();
     }
+  }
+
+  void set_cork(bool on) {
+    using tcp_cork = net::detail::socket_option::boolean<IPPROTO_TCP, TCP_CORK>;
+    beast::error_code ignored; // a broken socket shows up on the next write or read
+    beast::get_lowest_layer(ws_).socket().set_option(tcp_cork(on), ignored);
+    corked_ = on;
   }
 
   void request_close(std::uint16_t code, const std::string& reason) {
@@ -193,6 +211,7 @@ private:
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
+  bool corked_ = false;
   bool close_requested_ = false;
   bool closing_ = false;
   bool accepted_ = false;
