@@ -372,6 +372,11 @@ for round in $(seq 1 "$ROUNDS"); do
       --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
       --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
+    start_solod off commit "$HOLD_N"
+    bench hold --url "$SOLOD_URL" --label solod-subscribed --subscribe \
+      --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
+      --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
     start_solod required commit "$HOLD_N"
     bench hold --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
       --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"

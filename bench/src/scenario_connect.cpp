@@ -20,17 +20,6 @@
 
 namespace bench {
 
-namespace {
-
-/// Subscribes every connection to presence as soon as it is ready.
-class subscribing_listener final : public ws_listener {
-public:
-  void on_ready(ws_client& c) override { c.send(proto->subscribe_presence()); }
-  const protocol* proto = nullptr;
-};
-
-} // namespace
-
 int run_connect(const arguments& args) {
   auto specs = common_specs();
   specs.push_back({"connections", "1000", "connections to open (one token each)"});
@@ -51,8 +40,7 @@ int run_connect(const arguments& args) {
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     quiet_listener quiet;
-    subscribing_listener subscriber;
-    subscriber.proto = node_for(s, link.index()).proto;
+    subscribing_listener subscriber(*node_for(s, link.index()).proto);
     ws_listener& listener = opts.flag("subscribe") ? static_cast<ws_listener&>(subscriber) : quiet;
     connector conn(ioc, node_for(s, link.index()), listener, s.window);
     std::vector<const std::string*> tokens;

@@ -26,6 +26,7 @@ int run_hold(const arguments& args) {
   specs.push_back({"connections", "1000", "connections to open and hold"});
   specs.push_back({"settle-seconds", "3", "wait after the last welcome before reading RSS"});
   specs.push_back({"hold-seconds", "10", "keep the connections this long after measuring"});
+  specs.push_back({"subscribe", "", "each connection subscribes to presence once ready", true});
   options opts("hold", specs);
   if (!opts.parse_or_help(args)) {
     return 0;
@@ -62,7 +63,9 @@ int run_hold(const arguments& args) {
     bool timed_out = false;
     arm_deadline(ioc, s.timeout, &timed_out);
     quiet_listener quiet;
-    connector conn(ioc, s.server, quiet, s.window);
+    subscribing_listener subscriber(*s.server.proto);
+    ws_listener& listener = opts.flag("subscribe") ? static_cast<ws_listener&>(subscriber) : quiet;
+    connector conn(ioc, s.server, listener, s.window);
     boost::asio::steady_timer timer(ioc);
     std::vector<const std::string*> tokens;
     std::size_t dropped_while_measured = 0;
@@ -101,6 +104,7 @@ int run_hold(const arguments& args) {
 
   auto result = result_head("hold", s);
   result.update({{"connections", n},
+                 {"subscribe", opts.flag("subscribe")},
                  {"ready", ready},
                  {"failed", failed},
                  {"dropped", dropped},

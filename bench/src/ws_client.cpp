@@ -288,4 +288,8 @@ std::shared_ptr<ws_client> make_ws_client(net::io_context& ioc, const target& t,
   return c;
 }
 
+void subscribing_listener::on_ready(ws_client& c) {
+  c.send(proto_.subscribe_presence());
+}
+
 } // namespace bench

@@ -40,6 +40,18 @@ public:
 /// A listener for connections the scenario only opens and holds.
 class quiet_listener final : public ws_listener {};
 
+/// A listener that subscribes every connection to presence as soon as it is
+/// ready (--subscribe): the load every Socket.IO socket carries unasked (SPEC
+/// §8), for like-for-like `/ws` figures.
+class subscribing_listener final : public ws_listener {
+public:
+  explicit subscribing_listener(const protocol& p) : proto_(p) {}
+  void on_ready(ws_client& c) override;
+
+private:
+  const protocol& proto_;
+};
+
 /// A client WebSocket over plain TCP or TLS. Single-threaded: everything,
 /// including send and close, runs on one io_context thread; at most one
 /// write is outstanding, the rest queue.

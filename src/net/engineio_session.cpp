@@ -66,7 +66,7 @@ std::string engineio_session::start(std::string token, std::shared_ptr<eio_socke
     if (ws) {
       transport_ = transport::websocket;
       ws_ = ws;
-      ws_->write({open_packet});
+      ws_->write({std::make_shared<const std::string>(open_packet)});
     }
   }
   (ws ? ctx_.stats->socketio_open_websocket : ctx_.stats->socketio_open_polling)++;
@@ -151,7 +151,7 @@ void engineio_session::on_ws_frame(const std::shared_ptr<eio_socket>& from, std:
   // A websocket probing for an upgrade: `2probe`, then `5`.
   if (text == "2probe" && transport_ == transport::polling && !closing_) {
     probe_ = from;
-    from->write({encode_eio(eio_type::pong, "probe")});
+    from->write({std::make_shared<const std::string>(encode_eio(eio_type::pong, "probe"))});
     // The client pauses polling: release its pending GET.
     if (pending_get_) {
       auto respond = std::move(pending_get_);
@@ -260,12 +260,16 @@ void engineio_session::push_locked(const ws_text& text) {
   // Held here: the memo may let go of it while another socket translates.
   const auto packets = socketio_outbound(text);
   for (const auto& packet : *packets) {
-    push_packet_locked(packet);
+    push_packet_locked(eio_frame(packets, &packet)); // shares the translation's ownership
   }
 }
 
 void engineio_session::push_packet_locked(std::string packet) {
-  queued_bytes_ += packet.size();
+  push_packet_locked(std::make_shared<const std::string>(std::move(packet)));
+}
+
+void engineio_session::push_packet_locked(eio_frame packet) {
+  queued_bytes_ += packet->size();
   queue_.push_back(std::move(packet));
   if (queued_bytes_ > ctx_.ws_max_queued_bytes) {
     // A client this slow would make us hold its packets forever.
@@ -297,20 +301,21 @@ void engineio_session::flush_locked() {
   if (pending_get_ && !probe_) {
     // Within maxPayload: what does not fit waits for the next GET.
     // (A closing session's close packet waits for an empty queue: see close_locked.)
-    std::vector<std::string> batch;
+    std::vector<std::string_view> batch;
     std::size_t size = 0;
-    std::size_t n = 0;
-    while (n < queue_.size() && (n == 0 || size + queue_[n].size() + 1 <= ctx_.cfg->socketio.max_payload)) {
-      size += queue_[n].size() + 1;
-      ++n;
+    while (batch.size() < queue_.size() &&
+           (batch.empty() || size + queue_[batch.size()]->size() + 1 <= ctx_.cfg->socketio.max_payload)) {
+      size += queue_[batch.size()]->size() + 1;
+      batch.push_back(*queue_[batch.size()]);
     }
-    batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + n));
-    queue_.erase(queue_.begin(), queue_.begin() + n);
+    auto body = join_eio_payload(batch);
+    const auto n = batch.size();
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     const auto taken = size - n; // the separators are not queued bytes
     queued_bytes_ = queued_bytes_ >= taken ? queued_bytes_ - taken : 0;
     auto respond = std::move(pending_get_);
     pending_get_ = nullptr;
-    respond(polling_response(join_eio_payload(batch)));
+    respond(polling_response(std::move(body)));
   }
 }
 
@@ -435,8 +440,13 @@ void engineio_session::finish_locked(std::uint16_t code, const std::string& reas
   if (pending_get_) {
     auto respond = std::move(pending_get_);
     pending_get_ = nullptr;
-    queue_.push_back(encode_eio(eio_type::close));
-    respond(polling_response(join_eio_payload(queue_)));
+    std::vector<std::string_view> packets;
+    for (const auto& p : queue_) {
+      packets.push_back(*p);
+    }
+    const auto close = encode_eio(eio_type::close);
+    packets.push_back(close);
+    respond(polling_response(join_eio_payload(packets)));
   }
   queue_.clear();
   queued_bytes_ = 0;

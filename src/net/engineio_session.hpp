@@ -24,13 +24,17 @@ namespace solod {
 
 struct net_context;
 
+/// One encoded Engine.IO packet, shared: a presence change queues the same
+/// packets for every socket (see socketio_outbound), not a copy each.
+using eio_frame = std::shared_ptr<const std::string>;
+
 /// A WebSocket that carries Engine.IO packets, one per text frame (net/engineio_websocket).
-/// Both calls only post to the socket's io thread.
+/// Its calls only post to the socket's io thread.
 class eio_socket {
 public:
   virtual ~eio_socket() = default;
   /// Queues `packets`, one frame each.
-  virtual void write(std::vector<std::string> packets) = 0;
+  virtual void write(std::vector<eio_frame> packets) = 0;
   /// Sends what is queued, then a close frame with `code`.
   virtual void close(std::uint16_t code, std::string reason) = 0;
   /// Drops the connection at once, without a close handshake.
@@ -108,6 +112,7 @@ private:
   enum class transport { polling, websocket };
 
   void push_locked(const ws_text& text);
+  void push_packet_locked(eio_frame packet);
   void push_packet_locked(std::string packet);
   void flush_locked();
   void on_packet_locked(std::string_view packet, bool from_ws);
@@ -138,7 +143,7 @@ private:
   /// The websocket once the session has ended: closing, held by its own reads
   /// only (the socket holds the session: a strong pointer back would be a cycle).
   std::weak_ptr<eio_socket> closing_ws_;
-  std::vector<std::string> queue_;    ///< packets waiting for the transport
+  std::vector<eio_frame> queue_;     ///< packets waiting for the transport
   std::size_t queued_bytes_ = 0;
   responder pending_get_;
   message_rate_limiter rate_;

@@ -59,7 +59,7 @@ public:
 
   // -- eio_socket: any thread ------------------------------------------------
 
-  void write(std::vector<std::string> packets) override {
+  void write(std::vector<eio_frame> packets) override {
     net::post(ws_.get_executor(), [self = this->shared_from_this(), packets = std::move(packets)]() mutable {
       for (auto& p : packets) {
         self->enqueue(std::move(p));
@@ -122,18 +122,18 @@ private:
     do_read();
   }
 
-  void enqueue(std::string packet) {
+  void enqueue(eio_frame packet) {
     if (close_requested_) {
       return;
     }
-    queued_bytes_ += packet.size();
+    queued_bytes_ += packet->size();
     queue_.push_back(std::move(packet));
     if (queued_bytes_ > ctx_.ws_max_queued_bytes) {
       // A reader this slow would make us hold its packets forever. The frame
       // being written stays: Beast reads from it, and on_write pops it.
       ctx_.stats->ws_slow_consumers_dropped++;
       queue_.erase(writing_ ? queue_.begin() + 1 : queue_.begin(), queue_.end());
-      queued_bytes_ = writing_ ? queue_.front().size() : 0;
+      queued_bytes_ = writing_ ? queue_.front()->size() : 0;
       request_close(1008, "slow consumer");
       if (session_) {
         session_->on_ws_closed(this);
@@ -153,7 +153,7 @@ private:
       set_cork(true);
     }
     ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()),
+    ws_.async_write(net::buffer(*queue_.front()),
                     beast::bind_front_handler(&engineio_websocket::on_write, this->shared_from_this()));
   }
 
@@ -164,7 +164,7 @@ private:
       queued_bytes_ = 0;
       return; // the read side sees the broken stream too
     }
-    queued_bytes_ -= queue_.front().size();
+    queued_bytes_ -= queue_.front()->size();
     queue_.pop_front();
     if (!queue_.empty()) {
       do_write();
@@ -208,7 +208,7 @@ private:
   websocket::stream<Stream> ws_;
   const net_context& ctx_;
   beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;
+  std::deque<eio_frame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool corked_ = false;

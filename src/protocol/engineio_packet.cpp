@@ -33,7 +33,7 @@ std::vector<std::string_view> split_eio_payload(std::string_view body) {
   }
 }
 
-std::string join_eio_payload(const std::vector<std::string>& packets) {
+std::string join_eio_payload(const std::vector<std::string_view>& packets) {
   std::string out;
   std::size_t size = 0;
   for (const auto& p : packets) {

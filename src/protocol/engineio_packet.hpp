@@ -36,7 +36,7 @@ inline constexpr char eio_separator = '\x1e';
 std::vector<std::string_view> split_eio_payload(std::string_view body);
 
 /// Joins encoded packets into one long-polling body.
-std::string join_eio_payload(const std::vector<std::string>& packets);
+std::string join_eio_payload(const std::vector<std::string_view>& packets);
 
 /// `type` followed by `data`, as one encoded packet.
 std::string encode_eio(eio_type type, std::string_view data = {});
