@@ -290,7 +290,7 @@ def _cleanup_all() -> None:
 atexit.register(_cleanup_all)
 
 
-def _child_env(extra: dict[str, str] | None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None) -> dict[str, str]:
     """The process environment without stray SOLOD_* overrides, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOLOD_")}
     env.update(extra or {})
@@ -407,7 +407,7 @@ class Solod:
         argv = [SOLOD_BIN, "--config", self.config_path] if with_config else [SOLOD_BIN]
         self.proc = subprocess.Popen(
             argv, cwd=self.dir,
-            env=_child_env(self.env), stdin=subprocess.DEVNULL,
+            env=child_env(self.env), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kwargs)
         self._reader = threading.Thread(target=self._read_output, args=(self.proc,),
                                         name=f"solod-output-{self.proc.pid}", daemon=True)
@@ -747,7 +747,7 @@ class Solod:
             argv += ["--config", self.config_path]
         data = stdin.encode() if isinstance(stdin, str) else stdin
         try:
-            cp = subprocess.run(argv, cwd=self.dir, env=_child_env({**self.env, **(env or {})}),
+            cp = subprocess.run(argv, cwd=self.dir, env=child_env({**self.env, **(env or {})}),
                                 input=data if data is not None else b"",
                                 capture_output=True, timeout=timeout, user=user)
             return subprocess.CompletedProcess(

@@ -19,8 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from solod_harness import (SOLOD_BIN, SolodTestCase, add_admin_token, csv_rows,  # noqa: E402
-                           sqlite_only, unique_name, wait_until)
+from solod_harness import (SOLOD_BIN, SolodTestCase, add_admin_token, child_env,  # noqa: E402
+                           csv_rows, sqlite_only, unique_name, wait_until)
 
 PASSWORD = "correct horse battery"
 UA_LIMIT = 512
@@ -257,9 +257,10 @@ class RowsFromBeforeTheFixTest(SolodTestCase):
         text = export.body.decode("utf-8")  # raises on invalid UTF-8
         self.assertIn("old\ufffd\ufffd\ufffdua", text)
         for fmt in ("csv", "json"):
+            # Not s.cli(): the raw bytes must be checked, not a decoding that replaces.
             cp = subprocess.run([SOLOD_BIN, "audit", "export", "--user", name, "--format", fmt,
                                  "--config", s.config_path], cwd=s.dir, capture_output=True,
-                                timeout=60)
+                                env=child_env(s.env), timeout=60)
             self.assertEqual(cp.returncode, 0, cp.stderr)
             out = cp.stdout.decode("utf-8")  # raises on invalid UTF-8
             self.assertIn("old\ufffd", out)
