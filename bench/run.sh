@@ -91,7 +91,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # -- build ------------------------------------------------------------------------------
 if [ "$BUILD" = 1 ]; then
   echo "== building (scripts/build.sh)"
-  "$ROOT/scripts/build.sh" >/dev/null
+  "$ROOT/scripts/build.sh" -DSOLOD_BUILD_BENCH=ON >/dev/null
 fi
 for bin in "$SOLOD_BIN" "$BENCH_BIN"; do
   [ -x "$bin" ] || { echo "run.sh: $bin is missing; build first (or drop --no-build)" >&2; exit 1; }

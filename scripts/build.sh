@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds solod into build/ (Release with debug info).
+# Configures and builds solod into build/ (Release with debug info); arguments
+# go to the configure step (scripts/run.sh turns the tests off, test.sh on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)

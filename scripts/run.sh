@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
+# The server alone: the tests need packages this command does not install
+# (node and Chromium for the browser tests; scripts/test.sh installs them).
+./scripts/build.sh -DSOLOD_BUILD_TESTS=OFF -DSOLOD_BUILD_BENCH=OFF
 exec ./build/solod "$@"

@@ -30,7 +30,8 @@ done
 ./scripts/install-browser-deps.sh
 
 if ((sanitize == 0)); then
-  ./scripts/build.sh
+  # Explicitly on: scripts/run.sh configures the same build/ without them.
+  ./scripts/build.sh -DSOLOD_BUILD_TESTS=ON -DSOLOD_BUILD_BENCH=ON
   build_dir=build
 else
   build_dir=${SOLOD_SANITIZE_BUILD_DIR:-build-sanitize}
