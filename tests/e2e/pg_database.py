@@ -347,9 +347,11 @@ class PgDatabase:
                         "WHERE datname = ? AND application_name LIKE ?",
                         [self.name, application_prefix + "%"])
 
-    def terminate(self, pid: int) -> bool:
-        """pg_terminate_backend(pid); True when PostgreSQL signalled it."""
-        rows = pg_query(self.maintenance_url, "SELECT pg_terminate_backend(?::int) AS ok", [pid])
+    def terminate(self, pid: int, wait_ms: int = 0) -> bool:
+        """pg_terminate_backend(pid); True when PostgreSQL signalled it (with `wait_ms`:
+        when the backend has exited within that many milliseconds)."""
+        rows = pg_query(self.maintenance_url, "SELECT pg_terminate_backend(?::int, ?::bigint) AS ok",
+                        [pid, wait_ms])
         return bool(rows and rows[0]["ok"])
 
 

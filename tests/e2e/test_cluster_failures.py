@@ -124,7 +124,10 @@ class ListenConnectionCutTest(ClusterTestCase):
         hammer = TokenHammer(a, first["token"], max_seconds=90).start()
         try:
             wait_until(lambda: hammer.probes, 5)
-            self.assertTrue(c.pg.terminate(found[0]["pid"]), "pg_terminate_backend")
+            # Until the backend has exited, the connection is alive: a NOTIFY committed
+            # meanwhile may die with it, unseen by A (LISTEN/NOTIFY delivers at most
+            # once). The promise starts once A's connection is really cut.
+            self.assertTrue(c.pg.terminate(found[0]["pid"], wait_ms=5000), "pg_terminate_backend")
             b.login_ok(name, pw, headers={"User-Agent": "device-b/after-cut"})
             ended = time.monotonic()
             # A must come back to a clean 401 for the ended token (after its resync)
