@@ -245,13 +245,9 @@ void engineio_session::abort() {
 }
 
 void engineio_session::go_live(ws_text welcome) {
+  send(std::move(welcome));
   std::lock_guard<std::mutex> guard(mtx_);
-  if (ended_ || closing_ || !welcome) {
-    return;
-  }
-  push_locked(welcome);
-  flush_locked();
-  answers_pings_ = true;
+  answers_pings_ = !ended_ && !closing_; // answered after the welcome, never before it
 }
 
 // -- under the lock ------------------------------------------------------------------
