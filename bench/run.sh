@@ -16,6 +16,9 @@
 #                                logins/s and connects/s with two nodes against one, audit
 #                                events/s on PostgreSQL against SQLite (needs PostgreSQL installed)
 #   bench/run.sh --only cluster-kick   the cross-node kick alone (~2 min)
+#   bench/run.sh --only tls      connect, hold, ping and kick over TLS, and the raw OpenSSL
+#                                handshake rate (issue 12); tls-connect, tls-hold, tls-ping,
+#                                tls-kick one of them
 #
 # Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
 # BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories), BENCH_CONNECT_N / BENCH_HOLD_N /
@@ -34,7 +37,7 @@ QUICK=0
 BUILD=1
 PEERS=1
 ROUNDS=1
-ONLY="logins,connect,hold,kick,ping,presence,audit,cluster"
+ONLY="logins,connect,hold,kick,ping,tls,presence,audit,cluster"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,7 +46,7 @@ while [ $# -gt 0 ]; do
     --no-peers) PEERS=0 ;;
     --only) ONLY=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -58,7 +61,7 @@ if [ "$QUICK" = 1 ]; then
   HOLD_N=200;       PEER_HOLD_N=100;  HOLD_SETTLE=1;  HOLD_SECONDS=2
   KICK_N=100;       KICKS=20
   PING_N=100;       PEER_PING_N=50;   PING_SECONDS=2
-  PRESENCE_N=100;   PRESENCE_S=5
+  PRESENCE_N=100;   PRESENCE_S=5;    HANDSHAKE_SECONDS=2
   AUDIT_EVENTS=20000; AUDIT_LOGINS=10
   CLUSTER_KICK_N=200; CLUSTER_KICKS=50; CLUSTER_LOGIN_USERS=50; CLUSTER_CONNECT_N=400
   CLUSTER_AUDIT_EVENTS=20000
@@ -69,7 +72,7 @@ else
   HOLD_N=19000;     PEER_HOLD_N=19000; HOLD_SETTLE=3; HOLD_SECONDS=10
   KICK_N=19000;     KICKS=1000
   PING_N=1000;      PEER_PING_N=1000; PING_SECONDS=10
-  PRESENCE_N=5000;  PRESENCE_S=50
+  PRESENCE_N=5000;  PRESENCE_S=50;   HANDSHAKE_SECONDS=10
   AUDIT_EVENTS=1000000; AUDIT_LOGINS=200
   CLUSTER_KICK_N=19000; CLUSTER_KICKS=1000; CLUSTER_LOGIN_USERS=1000; CLUSTER_CONNECT_N=10000
   CLUSTER_AUDIT_EVENTS=200000
@@ -377,10 +380,6 @@ for round in $(seq 1 "$ROUNDS"); do
       --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
       --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
     stop_server "$SOLOD_PID"
-    start_solod required commit "$HOLD_N"
-    bench hold --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
-      --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
-    stop_server "$SOLOD_PID"
     peer_round hold "$PEER_HOLD_N" --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS"
   fi
   if wants ping; then
@@ -400,6 +399,41 @@ done
 # -- 4. kick --------------------------------------------------------------------------------------
 if wants kick; then
   start_solod off commit "$KICK_N"
+  bench kick --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$KICK_N" --kicks "$KICKS" \
+    --server-pid "$SOLOD_PID"
+  stop_server "$SOLOD_PID"
+fi
+
+# -- 9. TLS (issue 12): connect, hold, ping and kick over TLS, beside the raw handshake rate ----------
+# The raw rate uses solod's own context with the certificate and key solod generated for the
+# connect run (bench/src/scenario_handshake.cpp), on the same cores, solod idle meanwhile.
+if wants tls || wants tls-connect; then
+  start_solod required commit "$CONNECT_N"
+  bench handshake --cert "$SOLOD_DIR/data/cert.pem" --key "$SOLOD_DIR/data/key.pem" \
+    --seconds "$HANDSHAKE_SECONDS"
+  # two client processes, as the raw rate has two client threads
+  bench connect --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$CONNECT_N" \
+    --processes 2 --server-pid "$SOLOD_PID"
+  stop_server "$SOLOD_PID"
+fi
+if wants tls || wants tls-hold; then
+  start_solod required commit "$HOLD_N"
+  bench hold --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
+    --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"
+  stop_server "$SOLOD_PID"
+fi
+if wants tls || wants tls-ping; then
+  # TLS against plain in the same section, two client processes each (the
+  # client's TLS shares the cores too: one process was the bottleneck)
+  for mode in off required; do
+    start_solod "$mode" commit "$PING_N"
+    bench ping --url "$SOLOD_URL" --label solod-2p --tokens "$SOLOD_DIR/tokens.txt" \
+      --connections "$PING_N" --processes 2 --duration "$PING_SECONDS" --server-pid "$SOLOD_PID"
+    stop_server "$SOLOD_PID"
+  done
+fi
+if wants tls || wants tls-kick; then
+  start_solod required commit "$KICK_N"
   bench kick --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$KICK_N" --kicks "$KICKS" \
     --server-pid "$SOLOD_PID"
   stop_server "$SOLOD_PID"

@@ -33,6 +33,9 @@ int run_ping(const arguments& args);
 /// Presence fan-out: N users connect while S subscribers watch; N against 2N.
 int run_presence(const arguments& args);
 
+/// The raw OpenSSL handshake rate over loopback with solod's TLS context, no solod (issue 12).
+int run_handshake(const arguments& args);
+
 /// Audit actor events/s on SQLite, and login latency with durability commit against async.
 int run_audit(const arguments& args);
 

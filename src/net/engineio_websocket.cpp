@@ -7,9 +7,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <deque>
 
@@ -25,7 +23,7 @@ namespace net = boost::asio;
 
 namespace {
 
-/// One WebSocket of an Engine.IO session, over `Stream` (tcp_stream or ssl_stream<tcp_stream>).
+/// One WebSocket of an Engine.IO session, over `Stream` (tcp_stream or tls_stream).
 template <class Stream>
 class engineio_websocket final : public eio_socket,
                                  public std::enable_shared_from_this<engineio_websocket<Stream>> {
@@ -238,7 +236,7 @@ void start_engineio_websocket(beast::tcp_stream stream, upgrade_request req, con
         std::move(upgrade_of));
 }
 
-void start_engineio_websocket(beast::ssl_stream<beast::tcp_stream> stream, upgrade_request req,
+void start_engineio_websocket(tls_stream stream, upgrade_request req,
                               const net_context& ctx, connection_info info, std::string token,
                               connection_slot slot, std::shared_ptr<engineio_session> upgrade_of) {
   start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token), std::move(slot),

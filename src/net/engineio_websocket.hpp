@@ -5,7 +5,6 @@
 #include "net/websocket_session.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <memory>
 #include <string>
@@ -25,7 +24,7 @@ void start_engineio_websocket(boost::beast::tcp_stream stream, upgrade_request r
                               connection_slot slot, std::shared_ptr<engineio_session> upgrade_of);
 
 /// The same over TLS.
-void start_engineio_websocket(boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
+void start_engineio_websocket(tls_stream stream,
                               upgrade_request req, const net_context& ctx, connection_info info,
                               std::string token, connection_slot slot,
                               std::shared_ptr<engineio_session> upgrade_of);

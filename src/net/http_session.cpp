@@ -15,7 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
@@ -415,12 +414,11 @@ public:
     // client that starts one and stalls cannot hold the socket.
     beast::get_lowest_layer(stream_).expires_after(ctx_.handshake_timeout);
     // The detector's bytes are the start of the handshake.
-    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
-                            beast::bind_front_handler(&ssl_http_session::on_handshake,
-                                                      shared_from_this()));
+    stream_.async_handshake(buffer_.data(), beast::bind_front_handler(
+                                              &ssl_http_session::on_handshake, shared_from_this()));
   }
 
-  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  tls_stream& stream() { return stream_; }
 
   /// Gives the stream to a websocket session; this HTTP session ends.
   void hand_over(http::request<http::string_body> req, connection_info info, std::string token) {
@@ -443,17 +441,17 @@ public:
   }
 
 private:
-  void on_handshake(beast::error_code ec, std::size_t bytes_used) {
+  void on_handshake(beast::error_code ec) {
     if (ec) {
       spdlog::debug("tls handshake from {} failed: {}", peer_, ec.message());
       beast::get_lowest_layer(stream_).close();
       return;
     }
-    buffer_.consume(bytes_used);
+    buffer_.consume(buffer_.size()); // the engine took all of it
     do_read();
   }
 
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  tls_stream stream_;
 };
 
 /// Looks at the first bytes of a connection to choose plain or TLS.

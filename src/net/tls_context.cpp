@@ -119,7 +119,21 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const config& cfg,
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                    ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // A client may not renegotiate (TLS 1.2): a renegotiation is a handshake's
+  // CPU on demand, and nothing here needs one.
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
+  // Idle connections hold no record buffers (tls_stream keeps none of its own).
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A record's header and body in one read from the socket, not two (the
+  // buffer is released again once empty).
+  SSL_CTX_set_read_ahead(native, 1);
+  // Resumption by session tickets only (stateless, TLS 1.2 and 1.3): no
+  // server-side session cache growing with the number of clients. One
+  // ticket per handshake is enough for a browser's next connection.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(native, 1);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(files.cert_file, ec);
   if (ec) {

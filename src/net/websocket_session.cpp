@@ -10,9 +10,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,7 +28,7 @@ namespace net = boost::asio;
 
 namespace {
 
-/// The session over `Stream` (tcp_stream or ssl_stream<tcp_stream>).
+/// The session over `Stream` (tcp_stream or tls_stream).
 template <class Stream>
 class websocket_session final : public ws_sink,
                                 public std::enable_shared_from_this<websocket_session<Stream>> {
@@ -320,7 +318,7 @@ void start_websocket_session(beast::tcp_stream stream, upgrade_request req,
   start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token), std::move(slot));
 }
 
-void start_websocket_session(beast::ssl_stream<beast::tcp_stream> stream, upgrade_request req,
+void start_websocket_session(tls_stream stream, upgrade_request req,
                              const net_context& ctx, connection_info info, std::string token,
                              connection_slot slot) {
   start(std::move(stream), std::move(req), ctx, std::move(info), std::move(token), std::move(slot));

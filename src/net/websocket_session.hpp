@@ -3,11 +3,11 @@
 
 #include "actors/connection_actor.hpp"
 #include "net/connection_limiter.hpp"
+#include "net/tls_stream.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <string>
 
@@ -28,7 +28,7 @@ void start_websocket_session(boost::beast::tcp_stream stream, upgrade_request re
                              connection_slot slot);
 
 /// The same over TLS.
-void start_websocket_session(boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
+void start_websocket_session(tls_stream stream,
                              upgrade_request req, const net_context& ctx, connection_info info,
                              std::string token, connection_slot slot);
 

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import unittest  # noqa: E402
 
-from solod_harness import SolodTestCase, insecure_context  # noqa: E402
+from solod_harness import SolodTestCase, insecure_context, raise_nofile_limit, wait_until  # noqa: E402
 
 PASSWORD = "tls-password"
 NO_LIMITS = {"login_per_ip_per_minute": 100000, "lockout_threshold": 1000}
@@ -120,9 +120,9 @@ class AutoTest(SolodTestCase):
         """A TLS 1.1 ClientHello, built byte by byte (the local OpenSSL will not
         offer 1.1), gets a protocol_version alert or a close, never a ServerHello."""
         answer = exchange_raw(self.s, tls_1_1_client_hello())
-        if answer:
-            self.assertEqual(answer[0], 0x15, f"expected an alert record, got {answer[:16].hex()}")
-            self.assertEqual(answer[5:7], bytes([2, 70]), f"fatal protocol_version: {answer[:16].hex()}")
+        self.assertGreaterEqual(len(answer), 7, f"no alert before the close: {answer.hex()}")
+        self.assertEqual(answer[0], 0x15, f"expected an alert record, got {answer[:16].hex()}")
+        self.assertEqual(answer[5:7], bytes([2, 70]), f"fatal protocol_version: {answer[:16].hex()}")
 
     def test_garbage_does_not_hurt(self):
         for junk in (b"\x16\x03\x01\x00\x05hello", b"\x00\x01\x02\x03" * 100, b"\r\n\r\n"):
@@ -130,6 +130,55 @@ class AutoTest(SolodTestCase):
             self.assertIsNotNone(r)  # any answer or a close is fine
         self.assert_status(self.s.get("/healthz", tls=True), 200)
         self.assert_status(self.s.get("/healthz"), 200)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+class RepeatedConnectionsTest(SolodTestCase):
+    CONNECTIONS = 2000
+    ROUNDS = 5
+
+    def open_tls(self, s, context):
+        """A TLS connection that has had one keep-alive request answered."""
+        sock = context.wrap_socket(socket.create_connection((s.host, s.port), timeout=30))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer and len(answer) < 4096:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:64])
+        return sock
+
+    def test_2000_tls_connections_opened_and_closed_repeatedly_do_not_grow_rss(self):
+        limit = raise_nofile_limit(self.CONNECTIONS + 500)
+        self.assertGreaterEqual(limit, self.CONNECTIONS + 100, "RLIMIT_NOFILE too low for the test")
+        s = self.server({"server": {"tls": "auto", "max_connections_per_ip": self.CONNECTIONS + 100}})
+        context = insecure_context()
+        after_round = []
+        for round_no in range(self.ROUNDS):
+            socks = [self.open_tls(s, context) for _ in range(self.CONNECTIONS)]
+            self.assertEqual(s.metric("solod_open_connections"), self.CONNECTIONS + 1,
+                             "every connection open at once (and the metrics request)")
+            held = rss_kib(s.pid)
+            for sock in socks:
+                sock.close()
+            closed = wait_until(lambda: s.metric("solod_open_connections") == 1, 30, 0.1)
+            self.assertTrue(closed, f"round {round_no}: connections still open: "
+                                    f"{s.metric('solod_open_connections')}")
+            after_round.append(rss_kib(s.pid))
+            print(f"round {round_no}: RSS with {self.CONNECTIONS} open {held} KiB, "
+                  f"after the close {after_round[-1]} KiB", file=sys.stderr)
+        # The first round grows the heap to its working size; later rounds reuse it.
+        growth = after_round[-1] - after_round[0]
+        self.assertLessEqual(growth, 4096, f"RSS after each round (KiB): {after_round}")
 
 
 class AutoRestartTest(SolodTestCase):
