@@ -417,6 +417,7 @@ if wants tls || wants tls-connect; then
   stop_server "$SOLOD_PID"
 fi
 if wants tls || wants tls-hold; then
+  bench tls-memory   # where the TLS part of a held connection goes
   start_solod required commit "$HOLD_N"
   bench hold --url "$SOLOD_URL" --tokens "$SOLOD_DIR/tokens.txt" --connections "$HOLD_N" \
     --settle-seconds "$HOLD_SETTLE" --hold-seconds "$HOLD_SECONDS" --server-pid "$SOLOD_PID"

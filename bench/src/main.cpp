@@ -21,6 +21,7 @@ const char* const usage_text =
   "  ping      ping/pong round trips per second across many connections\n"
   "  presence  N users connect while S subscribers watch; N against 2N\n"
   "  handshake the raw OpenSSL handshake rate, solod's TLS context and certificate, no solod\n"
+  "  tls-memory  one idle TLS connection's OpenSSL memory, by allocation site\n"
   "  audit     audit actor events/s on SQLite; login latency with durability commit vs async\n"
   "  summary   a run's RESULT lines (bench/results/latest.jsonl) as a markdown table\n"
   "\n"
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
     {"seed", run_seed},       {"logins", run_logins}, {"connect", run_connect},
     {"hold", run_hold},       {"kick", run_kick},     {"ping", run_ping},
     {"presence", run_presence}, {"audit", run_audit}, {"summary", run_summary},
-    {"handshake", run_handshake},
+    {"handshake", run_handshake}, {"tls-memory", run_tls_memory},
   };
   auto it = commands.find(args[0]);
   if (it == commands.end()) {

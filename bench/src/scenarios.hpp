@@ -36,6 +36,9 @@ int run_presence(const arguments& args);
 /// The raw OpenSSL handshake rate over loopback with solod's TLS context, no solod (issue 12).
 int run_handshake(const arguments& args);
 
+/// One idle TLS connection's OpenSSL state by allocation site, and per connection in all (issue 12).
+int run_tls_memory(const arguments& args);
+
 /// Audit actor events/s on SQLite, and login latency with durability commit against async.
 int run_audit(const arguments& args);
 

@@ -55,6 +55,12 @@ bool describe_tls(const json& r, const yardsticks& y, summary_row& row) {
                  " conns, 2 client processes): the plain figure TLS is set against";
     return true;
   }
+  if (scenario == "tls-memory") {
+    row.figure = fmt(num(r, "openssl_bytes_per_connection")) + " B of OpenSSL state per idle " +
+                 r.value("version", "") + " connection; " + fmt(num(r, "bytes_per_connection")) +
+                 " B with tls_engine and malloc's overhead";
+    return true;
+  }
   if (!r.value("tls", false) || r.value("proto", "") != "solod" || num(r, "nodes") > 1) {
     return false;
   }

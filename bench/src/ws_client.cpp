@@ -1,12 +1,10 @@
 #include "ws_client.hpp"
 
 #include "clock.hpp"
+#include "net/tls_stream.hpp"
 
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <deque>
 #include <type_traits>
@@ -20,7 +18,9 @@ namespace net = boost::asio;
 
 namespace {
 
-/// The connection over `Stream`: beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
+/// The connection over `Stream`: beast::tcp_stream, or solod's tls_stream in
+/// its client role (the lighter TLS: the client shares the server's cores,
+/// and asio's ssl::stream cost it more CPU per message than solod spends).
 template <class Stream>
 class ws_client_impl final : public ws_client,
                              public std::enable_shared_from_this<ws_client_impl<Stream>> {
@@ -67,7 +67,7 @@ public:
 private:
   static websocket::stream<Stream> make_stream(net::io_context& ioc, const target& t) {
     if constexpr (secure) {
-      return websocket::stream<Stream>(ioc, *t.tls_context);
+      return websocket::stream<Stream>(beast::tcp_stream(ioc), *t.tls_context, beast::role_type::client);
     } else {
       return websocket::stream<Stream>(ioc);
     }
@@ -83,7 +83,7 @@ private:
     beast::get_lowest_layer(ws_).socket().set_option(net::ip::tcp::no_delay(true), ignored);
     if constexpr (secure) {
       ws_.next_layer().async_handshake(
-        net::ssl::stream_base::client,
+        net::const_buffer(),
         beast::bind_front_handler(&ws_client_impl::on_tls_handshake, this->shared_from_this()));
     } else {
       do_upgrade();
@@ -280,7 +280,7 @@ std::shared_ptr<ws_client> make_ws_client(net::io_context& ioc, const target& t,
                                           std::size_t index) {
   std::shared_ptr<ws_client> c;
   if (t.tls) {
-    c = std::make_shared<ws_client_impl<beast::ssl_stream<beast::tcp_stream>>>(ioc, t, listener);
+    c = std::make_shared<ws_client_impl<solod::tls_stream>>(ioc, t, listener);
   } else {
     c = std::make_shared<ws_client_impl<beast::tcp_stream>>(ioc, t, listener);
   }

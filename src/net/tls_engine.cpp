@@ -37,7 +37,7 @@ BIO_METHOD* tls_engine::socket_method() {
   return method;
 }
 
-tls_engine::tls_engine(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+tls_engine::tls_engine(SSL_CTX* ctx, bool client) : ssl_(SSL_new(ctx)) {
   BIO* bio = ssl_ ? BIO_new(socket_method()) : nullptr;
   if (!bio) {
     SSL_free(ssl_);
@@ -45,7 +45,11 @@ tls_engine::tls_engine(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
   }
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio); // one BIO both ways: SSL_free frees it once
-  SSL_set_accept_state(ssl_);
+  if (client) {
+    SSL_set_connect_state(ssl_);
+  } else {
+    SSL_set_accept_state(ssl_);
+  }
 }
 
 tls_engine::~tls_engine() { SSL_free(ssl_); }

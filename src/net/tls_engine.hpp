@@ -36,8 +36,9 @@ public:
   /// all output stays waiting (`has_output`, `begin_flush`).
   static constexpr int in_memory = -2;
 
-  /// A server-side connection on `ctx`. Throws std::bad_alloc when OpenSSL cannot allocate.
-  explicit tls_engine(SSL_CTX* ctx);
+  /// A server-side connection on `ctx` (the client side with `client`: the
+  /// load tool's). Throws std::bad_alloc when OpenSSL cannot allocate.
+  explicit tls_engine(SSL_CTX* ctx, bool client = false);
   ~tls_engine();
   tls_engine(const tls_engine&) = delete;
   tls_engine& operator=(const tls_engine&) = delete;

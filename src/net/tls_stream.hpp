@@ -46,9 +46,13 @@ public:
   using next_layer_type = boost::beast::tcp_stream;
   using executor_type = next_layer_type::executor_type;
 
-  /// A server-side TLS connection over `next`, with `ctx`'s certificate and settings.
-  tls_stream(next_layer_type&& next, boost::asio::ssl::context& ctx)
-    : next_(std::move(next)), engine_(std::make_unique<tls_engine>(ctx.native_handle())) {}
+  /// A TLS connection over `next` with `ctx`'s certificate and settings:
+  /// solod's side, or with `role_type::client` the load tool's.
+  tls_stream(next_layer_type&& next, boost::asio::ssl::context& ctx,
+             boost::beast::role_type role = boost::beast::role_type::server)
+    : next_(std::move(next)),
+      engine_(std::make_unique<tls_engine>(ctx.native_handle(),
+                                           role == boost::beast::role_type::client)) {}
 
   executor_type get_executor() noexcept { return next_.get_executor(); }
   SSL* native_handle() { return engine_->native_handle(); }
@@ -65,11 +69,17 @@ public:
     timed_ = false;
   }
   void close() { next_.close(); }
+  void cancel() { next_.cancel(); }
+  /// Connects the TCP stream under it (a client's first step). Handler: void(error_code).
+  template <class Endpoint, class Handler>
+  auto async_connect(const Endpoint& to, Handler&& handler) {
+    return next_.async_connect(to, std::forward<Handler>(handler));
+  }
   /// For Beast's WebSocket timeouts (beast::close_socket).
   friend void beast_close_socket(tls_stream& s) { s.close(); }
 
-  /// Runs the server handshake; `already_read` is what the plain/TLS detector
-  /// read (the start of the ClientHello). Handler: void(error_code).
+  /// Runs the handshake; `already_read` is what the plain/TLS detector read
+  /// (the start of the ClientHello; empty for a client). Handler: void(error_code).
   template <class ConstBufferSequence, class Handler>
   auto async_handshake(const ConstBufferSequence& already_read, Handler&& handler) {
     for (auto b : boost::beast::buffers_range_ref(already_read)) {

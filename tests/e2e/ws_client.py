@@ -38,13 +38,16 @@ class WsHandshakeError(Exception):
 
 class WsClient:
     def __init__(self, host: str, port: int, path: str = "/ws", headers: dict | None = None,
-                 tls: bool = False, timeout: float = 10.0):
+                 tls: bool = False, timeout: float = 10.0, strict_tls_eof: bool = False):
+        """strict_tls_eof: a TCP end without the server's close_notify raises
+        ssl.SSLEOFError instead of reading as b"" (Python's default)."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host,
+                                        suppress_ragged_eofs=not strict_tls_eof)
         self.sock.settimeout(timeout)
         self.buf = b""
         self.close_code: int | None = None

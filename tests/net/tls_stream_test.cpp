@@ -218,6 +218,40 @@ TEST_CASE("tls_stream: handshake after the detector's bytes, then data both ways
   }
 }
 
+TEST_CASE("tls_stream: a second connection resumes with the first one's ticket") {
+  SSL_SESSION* ticket = nullptr;
+  for (int round = 0; round < 2; ++round) {
+    server_end server;
+    auto client_done = std::async(std::launch::async, [&] {
+      client_end client(server.port());
+      if (ticket) {
+        REQUIRE(SSL_set_session(client.ssl, ticket) == 1);
+      }
+      REQUIRE(client.connect() == 0);
+      bool reused = SSL_session_reused(client.ssl) == 1;
+      client.read_exactly(2); // the ticket arrives before the data (TLS 1.3)
+      if (!ticket) {
+        ticket = SSL_get1_session(client.ssl);
+        CHECK(SSL_SESSION_has_ticket(ticket) == 1);
+      }
+      // Freed without a shutdown, OpenSSL would mark the session unusable.
+      SSL_shutdown(client.ssl);
+      return reused;
+    });
+    REQUIRE_FALSE(server.handshake(server.accept()));
+    std::optional<error_code> wrote;
+    net::async_write(*server.stream, net::buffer("ok", 2), [&](error_code e, std::size_t) {
+      wrote = e;
+    });
+    server.run_until([&] { return wrote.has_value(); });
+    bool reused = client_done.get();
+    CHECK(reused == (round == 1));
+    CHECK(SSL_session_reused(server.stream->native_handle()) == (round == 1 ? 1 : 0));
+  }
+  REQUIRE(ticket != nullptr);
+  SSL_SESSION_free(ticket);
+}
+
 TEST_CASE("tls_stream: a 1 MiB message each way") {
   server_end server;
   const std::string mib = pattern(1 << 20);
