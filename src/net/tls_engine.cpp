@@ -80,15 +80,11 @@ int tls_engine::bio_read(BIO* bio, char* data, int n) {
     }
     return static_cast<int>(k);
   }
-  if (e.has_wake_) {
-    e.has_wake_ = false;
-    data[0] = e.wake_;
-    if (n == 1 || e.fd_ < 0) {
-      return 1;
-    }
-    int more = e.read_socket(data + 1, n - 1);
-    e.errno_ = 0; // the rest (or its absence, or an error) shows at the next read
-    return more > 0 ? more + 1 : 1;
+  if (e.wake_pos_ < e.wake_len_) {
+    std::size_t k = std::min<std::size_t>(n, e.wake_len_ - e.wake_pos_);
+    std::memcpy(data, e.wake_.data() + e.wake_pos_, k);
+    e.wake_pos_ = static_cast<std::uint8_t>(e.wake_pos_ + k);
+    return static_cast<int>(k); // the socket's rest, if any, at the next read
   }
   int got = e.read_socket(data, n);
   if (got < 0 && (e.errno_ == EAGAIN || e.errno_ == EWOULDBLOCK)) {
@@ -111,10 +107,12 @@ int tls_engine::read_socket(char* data, int n) {
     ssize_t got = ::recv(fd_, data, static_cast<std::size_t>(n), MSG_DONTWAIT);
     if (got >= 0) {
       peer_eof_ = got == 0;
+      drained_ = got < n; // fewer than asked: the kernel had no more
       return static_cast<int>(got);
     }
     if (errno != EINTR) {
       errno_ = errno;
+      drained_ = errno == EAGAIN || errno == EWOULDBLOCK;
       return -1;
     }
   }
@@ -254,6 +252,16 @@ tls_engine::result tls_engine::shutdown() {
       return r;
     }
   }
+}
+
+void tls_engine::took_wake_bytes(std::size_t n) {
+  wake_pos_ = 0;
+  wake_len_ = static_cast<std::uint8_t>(std::min(n, wake_.size()));
+  drained_ = n < wake_.size(); // a short read: the kernel had no more
+}
+
+bool tls_engine::may_have_input() const {
+  return !drained_ || wake_pos_ < wake_len_ || in_pos_ < in_.size() || SSL_has_pending(ssl_) == 1;
 }
 
 const std::string& tls_engine::begin_flush() {

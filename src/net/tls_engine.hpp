@@ -5,7 +5,9 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace solod {
@@ -51,11 +53,18 @@ public:
   /// OpenSSL reads them before the socket.
   void feed(const void* data, std::size_t n);
 
-  /// Where a one-byte read that waited for input puts its byte; `took_wake_byte`
-  /// then hands it to OpenSSL. Waiting by reading one byte keeps the tcp_stream's
-  /// deadlines and cancellation, at the cost of one byte per connection.
-  char* wake_byte() { return &wake_; }
-  void took_wake_byte() { has_wake_ = true; }
+  /// Where a read that waited for input (through the tcp_stream, for its
+  /// deadlines and cancellation) puts its bytes; `took_wake_bytes` hands them
+  /// to OpenSSL before the socket. 128 bytes: a small message's whole record
+  /// comes in that one read, as a plain message does.
+  std::array<char, 128>& wake_buffer() { return wake_; }
+  void took_wake_bytes(std::size_t n);
+
+  /// False when a read would certainly find nothing: the socket gave all it
+  /// had at the last read, nothing is waiting in the engine, and OpenSSL
+  /// holds no unread bytes. A read op then waits first instead of trying
+  /// (and failing) a read.
+  bool may_have_input() const;
 
   result handshake();
   result read(void* data, std::size_t n);
@@ -89,8 +98,10 @@ private:
   bool peer_eof_ = false;
   bool shutdown_sent_ = false;
   bool flushing_ = false;
-  bool has_wake_ = false;
-  char wake_ = 0;
+  bool drained_ = false; ///< the last read from the socket found it empty
+  std::uint8_t wake_pos_ = 0;
+  std::uint8_t wake_len_ = 0;
+  std::array<char, 128> wake_;
   std::size_t in_pos_ = 0;
   std::string in_;       ///< fed bytes not yet read by OpenSSL
   std::string out_;      ///< output the kernel has not taken, not yet in flight

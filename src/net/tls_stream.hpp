@@ -24,12 +24,13 @@ namespace solod {
 /// connection's whole life (see `tls_engine`); this one holds the `SSL` and
 /// nothing while idle (SSL_MODE_RELEASE_BUFFERS). OpenSSL reads and writes
 /// the non-blocking socket through `tls_engine`. When it needs bytes that
-/// are not there yet, an operation waits for the socket to be readable
-/// (`async_wait`), or, while a deadline is set (`expires_after`: handshake,
-/// HTTP headers), by reading one byte through the tcp_stream, so that the
-/// tcp_stream's deadline ends the wait as it does for plain connections.
-/// (The WebSocket phase has no such deadline, Beast's WebSocket keeps its
-/// own: the one-byte read cost two extra system calls per message.)
+/// are not there yet, an operation waits by reading through the tcp_stream
+/// into the engine's 128-byte wake buffer: the tcp_stream's deadlines
+/// (`expires_after`), cancellation and `close` work as they do for plain
+/// connections, asio's reactor does the waiting, and a small message's whole
+/// record arrives in that one read, so a TLS message costs the system calls
+/// of a plain one. A read that the last one showed cannot succeed
+/// (`tls_engine::may_have_input`) waits first instead of failing a read.
 /// Everything runs on the connection's own network thread: no strand, no
 /// extra thread.
 ///
@@ -62,12 +63,8 @@ public:
   template <class Duration>
   void expires_after(Duration d) {
     next_.expires_after(d);
-    timed_ = true;
   }
-  void expires_never() {
-    next_.expires_never();
-    timed_ = false;
-  }
+  void expires_never() { next_.expires_never(); }
   void close() { next_.close(); }
   void cancel() { next_.cancel(); }
   /// Connects the TCP stream under it (a client's first step). Handler: void(error_code).
@@ -115,16 +112,19 @@ private:
   struct handshake_step {
     static constexpr bool with_bytes = false;
     static constexpr bool flushes = true;
+    static constexpr bool waits_first = false;
     tls_engine::result operator()(tls_engine& e) const { return e.handshake(); }
   };
   struct shutdown_step {
     static constexpr bool with_bytes = false;
     static constexpr bool flushes = true;
+    static constexpr bool waits_first = false;
     tls_engine::result operator()(tls_engine& e) const { return e.shutdown(); }
   };
   struct read_step {
     static constexpr bool with_bytes = true;
     static constexpr bool flushes = false;
+    static constexpr bool waits_first = true;
     boost::asio::mutable_buffer into;
     tls_engine::result operator()(tls_engine& e) const {
       return into.size() == 0 ? tls_engine::result{} : e.read(into.data(), into.size());
@@ -133,6 +133,7 @@ private:
   struct write_step {
     static constexpr bool with_bytes = true;
     static constexpr bool flushes = true;
+    static constexpr bool waits_first = false;
     boost::asio::const_buffer from;
 
     /// One record's worth of `buffers`; several small ones copied into one
@@ -177,7 +178,6 @@ private:
 
   next_layer_type next_;
   std::unique_ptr<tls_engine> engine_; ///< on the heap: its BIO points at it, and the stream moves
-  bool timed_ = true; ///< a deadline may be set on next_ (the detector's, at least): wait through it
 };
 
 /// One operation: run the step; flush what the kernel did not take (if the
@@ -194,12 +194,16 @@ public:
     (*this)({}, 0, false);
   }
 
-  void operator()(boost::system::error_code ec = {}, std::size_t = 0, bool cont = true) {
+  void operator()(boost::system::error_code ec = {}, std::size_t n = 0, bool cont = true) {
     tls_engine& e = *stream_.engine_;
     BOOST_ASIO_CORO_REENTER(*this) {
       for (;;) {
         e.set_socket(stream_.fd());
-        result_ = step_(e);
+        if (Step::waits_first && !e.may_have_input()) {
+          result_ = {{}, 0, true};
+        } else {
+          result_ = step_(e);
+        }
         while (Step::flushes && e.has_output()) {
           BOOST_ASIO_CORO_YIELD boost::asio::async_write(
             stream_.next_, boost::asio::buffer(e.begin_flush()), std::move(*this));
@@ -212,14 +216,8 @@ public:
         if (!result_.want_input || result_.ec) {
           break;
         }
-        by_byte_ = stream_.timed_;
-        if (by_byte_) {
-          BOOST_ASIO_CORO_YIELD stream_.next_.async_read_some(
-            boost::asio::buffer(e.wake_byte(), 1), std::move(*this));
-        } else {
-          BOOST_ASIO_CORO_YIELD stream_.next_.socket().async_wait(
-            boost::asio::socket_base::wait_read, std::move(*this));
-        }
+        BOOST_ASIO_CORO_YIELD stream_.next_.async_read_some(
+          boost::asio::buffer(e.wake_buffer()), std::move(*this));
         if (ec) {
           // The peer's TCP end while OpenSSL still expects bytes: no close_notify came.
           result_.ec = ec == boost::asio::error::eof
@@ -227,9 +225,7 @@ public:
                          : ec;
           break;
         }
-        if (by_byte_) {
-          e.took_wake_byte();
-        }
+        e.took_wake_bytes(n);
       }
       if constexpr (Step::with_bytes) {
         this->complete(cont, result_.ec, result_.bytes);
@@ -243,7 +239,6 @@ private:
   tls_stream& stream_;
   Step step_;
   tls_engine::result result_;
-  bool by_byte_ = false;
 };
 
 /// Beast's WebSocket close: TLS shutdown (close_notify both ways), found by ADL.

@@ -6,8 +6,8 @@
 ///  - 1: records after a real handshake with an in-memory OpenSSL client (forged
 ///       records: headers, lengths, alerts, MAC failures);
 ///  - 2: application data the client encrypts after that handshake, its records
-///       delivered in pieces whose sizes the input chooses, some through the
-///       one-byte wake path `tls_stream` uses.
+///       delivered in pieces whose sizes the input chooses, every other one
+///       through the wake buffer `tls_stream`'s waits read into.
 /// The engine runs in `in_memory` mode: no socket, its output stays in `out_`.
 
 #include "config/config.hpp"
@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -138,9 +139,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       for (std::size_t i = 0; at < records.size(); ++i) {
         std::size_t piece = i < half ? 1 + static_cast<unsigned char>(rest[i]) % 64 : records.size();
         piece = std::min(piece, records.size() - at);
-        if (piece == 1 && i % 2 == 0) {
-          *server.wake_byte() = records[at];
-          server.took_wake_byte();
+        if (i % 2 == 0) { // as tls_stream's wait does: through the wake buffer
+          piece = std::min(piece, server.wake_buffer().size());
+          std::memcpy(server.wake_buffer().data(), records.data() + at, piece);
+          server.took_wake_bytes(piece);
         } else {
           server.feed(records.data() + at, piece);
         }
