@@ -21,6 +21,7 @@
 #                                tls-kick one of them
 #
 # Environment: BENCH_BUILD_DIR (default build/), BENCH_RESULTS_DIR (default bench/results/), SOLOD_BIN, BENCH_BIN,
+# BENCH_SOLOD_WRAPPER (a command solod runs under, e.g. valgrind's massif),
 # BENCH_PASSWORD, BENCH_KEEP=1 (keep the temporary directories), BENCH_CONNECT_N / BENCH_HOLD_N /
 # BENCH_PING_N (connections of those scenarios, solod and peers alike).
 set -euo pipefail
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     --no-peers) PEERS=0 ;;
     --only) ONLY=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -201,7 +202,10 @@ EOF
     "$BENCH_BIN" seed $(seed_target "$db_url" "$dir") --users "$seed" --tokens-out "$dir/tokens.txt" \
       --secret "$SECRET" --password "$BENCH_PASSWORD"
   fi
-  (cd "$dir" && SOLOD_JWT_SECRET=$SECRET exec "$SOLOD_BIN" --config solod.toml) > "$dir/server.log" 2>&1 &
+  # BENCH_SOLOD_WRAPPER: a command solod runs under (the memory inventory of
+  # bench/RESULTS.md: "valgrind --tool=massif --massif-out-file=FILE").
+  (cd "$dir" && SOLOD_JWT_SECRET=$SECRET exec ${BENCH_SOLOD_WRAPPER:-} "$SOLOD_BIN" --config solod.toml) \
+    > "$dir/server.log" 2>&1 &
   SOLOD_PID=$!
   SERVER_PIDS+=("$SOLOD_PID")
   if ! port=$(wait_for_port "$SOLOD_PID" "$dir/server.log"); then
