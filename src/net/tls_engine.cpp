@@ -198,6 +198,10 @@ tls_engine::result tls_engine::outcome(int ret) {
     unsigned long code = ERR_peek_last_error();
     if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
       r.ec = ssl_error::stream_truncated;
+    } else if (code == 0) {
+      // SSL_ERROR_WANT_WRITE and the like, which this BIO never asks for:
+      // an error all the same, never a silent "done, 0 bytes".
+      r.ec = ssl_error::unspecified_system_error;
     } else {
       r.ec = boost::system::error_code(static_cast<int>(code),
                                        boost::asio::error::get_ssl_category());

@@ -34,7 +34,7 @@ public:
     bool want_input = false;      ///< the step needs more bytes from the socket: wait, then repeat it
   };
 
-  /// A descriptor for the fuzzers: input only from `feed` and the wake byte;
+  /// A descriptor for the fuzzers: input only from `feed` and the wake buffer;
   /// all output stays waiting (`has_output`, `begin_flush`).
   static constexpr int in_memory = -2;
 

@@ -112,20 +112,21 @@ private:
   struct handshake_step {
     static constexpr bool with_bytes = false;
     static constexpr bool flushes = true;
-    static constexpr bool waits_first = false;
+    bool waits_first() const { return false; }
     tls_engine::result operator()(tls_engine& e) const { return e.handshake(); }
   };
   struct shutdown_step {
     static constexpr bool with_bytes = false;
     static constexpr bool flushes = true;
-    static constexpr bool waits_first = false;
+    bool waits_first() const { return false; }
     tls_engine::result operator()(tls_engine& e) const { return e.shutdown(); }
   };
   struct read_step {
     static constexpr bool with_bytes = true;
     static constexpr bool flushes = false;
-    static constexpr bool waits_first = true;
     boost::asio::mutable_buffer into;
+    /// An empty read completes at once; another waits first when it cannot succeed.
+    bool waits_first() const { return into.size() > 0; }
     tls_engine::result operator()(tls_engine& e) const {
       return into.size() == 0 ? tls_engine::result{} : e.read(into.data(), into.size());
     }
@@ -133,7 +134,7 @@ private:
   struct write_step {
     static constexpr bool with_bytes = true;
     static constexpr bool flushes = true;
-    static constexpr bool waits_first = false;
+    bool waits_first() const { return false; }
     boost::asio::const_buffer from;
 
     /// One record's worth of `buffers`; several small ones copied into one
@@ -181,7 +182,7 @@ private:
 };
 
 /// One operation: run the step; flush what the kernel did not take (if the
-/// step may); wait for one byte when the step needs input; repeat.
+/// step may); when the step needs input, read into the wake buffer; repeat.
 template <class Step, class Handler>
 class tls_stream::op : public boost::beast::async_base<Handler, executor_type>,
                        public boost::asio::coroutine {
@@ -199,7 +200,7 @@ public:
     BOOST_ASIO_CORO_REENTER(*this) {
       for (;;) {
         e.set_socket(stream_.fd());
-        if (Step::waits_first && !e.may_have_input()) {
+        if (step_.waits_first() && !e.may_have_input()) {
           result_ = {{}, 0, true};
         } else {
           result_ = step_(e);
