@@ -11,7 +11,10 @@ build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-
 # python3-werkzeug, python3-bcrypt, python3-argon2: the real implementations that
 # make the imported-hash vectors at test time (tests/unit/legacy_hash_vectors.py,
 # tests/e2e/test_user_import.py), run by Debian's /usr/bin/python3.
-test_pkgs=(catch2 python3 curl openssl postgresql python3-werkzeug python3-bcrypt python3-argon2)
+# systemd, strace: tests/e2e/test_packaging.py checks packaging/solod.service with
+# systemd-analyze (verify, security --offline) and traces a real run against its filters.
+test_pkgs=(catch2 python3 curl openssl postgresql python3-werkzeug python3-bcrypt python3-argon2
+  systemd strace)
 # scripts/test.sh --sanitize and scripts/fuzz.sh: clang with libFuzzer and the
 # sanitizer runtimes, and llvm-symbolizer for readable sanitizer reports.
 sanitize_pkgs=(clang libclang-rt-14-dev llvm-14)

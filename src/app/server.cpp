@@ -18,6 +18,7 @@
 #include "auth/ip_rate_limiter.hpp"
 #include "auth/jwt.hpp"
 #include "auth/jwt_secret.hpp"
+#include "auth/service_clients.hpp"
 #include "auth/login_service.hpp"
 #include "auth/secret_fingerprint.hpp"
 #include "auth/password_hasher.hpp"
@@ -52,6 +53,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -142,8 +144,10 @@ int run_server(const config& cfg, const environment& env) {
     return 2;
   }
   std::string secret;
+  std::optional<service_clients> services;
   try {
     secret = load_jwt_secret(cfg.auth, env, cfg.data_dir);
+    services.emplace(service_clients::load(cfg.services));
   } catch (const config_error& e) {
     spdlog::critical("{}", e.what());
     return 2;
@@ -283,7 +287,7 @@ int run_server(const config& cfg, const environment& env) {
   };
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
-                     &files, &hasher, &hashing, audit, &online});
+                     &files, &hasher, &hashing, audit, &online, &*services});
 
   broadcast_budget broadcasts(clk, static_cast<std::size_t>(cfg.limits.broadcast_bytes_per_second));
   connection_context cctx;

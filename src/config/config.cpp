@@ -31,10 +31,13 @@ namespace {
 
 /// How a key is written in TOML; it also decides how an environment string is read.
 /// Durations and enums are strings that the key itself checks.
-enum class value_kind { string, integer, boolean, string_list };
+enum class value_kind { string, integer, boolean, string_list, table_list };
+
+/// An array of tables (`[[services.clients]]`), each item checked by its key.
+using table_list = std::vector<toml::table>;
 
 /// A value as read from the file or the environment, before the key's own checks.
-using raw_value = std::variant<std::string, std::int64_t, bool, std::vector<std::string>>;
+using raw_value = std::variant<std::string, std::int64_t, bool, std::vector<std::string>, table_list>;
 
 /// One SPEC §2 key: where it lives, how it is read, checked and written back.
 struct key_def {
@@ -232,6 +235,135 @@ key_def list_key(std::string section, std::string name, field<Section, std::vect
           }};
 }
 
+/// An array of tables, each read into one `T` by `read_item`, which throws a
+/// config_error naming the field; `render_item` writes one as a TOML inline table.
+template <typename Section, typename T>
+key_def table_list_key(std::string section, std::string name, field<Section, std::vector<T>> f,
+                       std::function<T(const toml::table&)> read_item,
+                       std::function<std::string(const T&)> render_item) {
+  const std::string key = section + "." + name;
+  return {std::move(section), std::move(name), value_kind::table_list,
+          "an array of tables ([[" + key + "]])",
+          [=](config& c, const raw_value& v) {
+            std::vector<T> items;
+            std::size_t index = 0;
+            for (const auto& table : std::get<table_list>(v)) {
+              try {
+                items.push_back(read_item(table));
+              } catch (const config_error& e) {
+                throw config_error(key + "[" + std::to_string(index) + "]: " + e.what());
+              }
+              ++index;
+            }
+            f(c) = std::move(items);
+          },
+          [=](const config& c) {
+            std::vector<std::string> rendered;
+            for (const auto& item : f(c)) {
+              rendered.push_back(render_item(item));
+            }
+            return "[" + join(rendered, ", ") + "]";
+          }};
+}
+
+// -- tables of the array-of-tables keys ---------------------------------------------
+
+/// Reads the fields of one table; unknown fields and wrong types are refused.
+class table_reader {
+public:
+  table_reader(const toml::table& table, std::set<std::string> known) : table_(table) {
+    for (const auto& [k, node] : table) {
+      const std::string name{k.str()};
+      if (!known.contains(name)) {
+        throw config_error("unknown field '" + name + "'");
+      }
+    }
+  }
+
+  /// A required string field that `valid` accepts.
+  std::string text(const std::string& name, const std::string& expected,
+                   const std::function<bool(const std::string&)>& valid) const {
+    const auto* node = table_.get(name);
+    if (node == nullptr) {
+      throw config_error("'" + name + "' is required (" + expected + ")");
+    }
+    const auto* s = node->as_string();
+    if (s == nullptr || !valid(s->get())) {
+      throw config_error("invalid value for " + name + " (expected " + expected + ")");
+    }
+    return s->get();
+  }
+
+  /// An optional list of strings, each accepted by `valid`.
+  std::vector<std::string> texts(const std::string& name, const std::string& expected,
+                                 const std::function<bool(const std::string&)>& valid) const {
+    std::vector<std::string> out;
+    const auto* node = table_.get(name);
+    if (node == nullptr) {
+      return out;
+    }
+    const auto* array = node->as_array();
+    if (array == nullptr) {
+      throw config_error("invalid value for " + name + " (expected a list of " + expected + ")");
+    }
+    for (const auto& element : *array) {
+      const auto* s = element.as_string();
+      if (s == nullptr || !valid(s->get())) {
+        throw config_error("invalid value in " + name + " (expected " + expected + ")");
+      }
+      out.push_back(s->get());
+    }
+    return out;
+  }
+
+private:
+  const toml::table& table_;
+};
+
+bool is_client_id(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool is_webhook_url(const std::string& s) {
+  const bool scheme = s.starts_with("http://") || s.starts_with("https://");
+  const auto host_start = s.find("//") + 2;
+  return scheme && s.size() > host_start && s.size() <= 2048 &&
+         std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; });
+}
+
+bool is_webhook_event(const std::string& s) {
+  return s == "session.started" || s == "session.ended" || s == "login.failed" || s == "user.disabled";
+}
+
+service_client read_service_client(const toml::table& t) {
+  table_reader r(t, {"id", "secret_file"});
+  return {r.text("id", "1-64 of A-Z a-z 0-9 _ . -", is_client_id),
+          r.text("secret_file", "a file path", [](const std::string& v) { return !v.empty(); })};
+}
+
+std::string render_service_client(const service_client& c) {
+  return "{id = " + quote(c.id) + ", secret_file = " + quote(c.secret_file) + "}";
+}
+
+webhook_endpoint read_webhook_endpoint(const toml::table& t) {
+  table_reader r(t, {"url", "secret_file", "events"});
+  return {r.text("url", "an http:// or https:// URL", is_webhook_url),
+          r.text("secret_file", "a file path", [](const std::string& v) { return !v.empty(); }),
+          r.texts("events", "session.started, session.ended, login.failed or user.disabled",
+                  is_webhook_event)};
+}
+
+std::string render_webhook_endpoint(const webhook_endpoint& e) {
+  std::vector<std::string> events;
+  for (const auto& ev : e.events) {
+    events.push_back(quote(ev));
+  }
+  return "{url = " + quote(e.url) + ", secret_file = " + quote(e.secret_file) + ", events = [" +
+         join(events, ", ") + "]}";
+}
+
 // -- value checks ---------------------------------------------------------------
 
 bool all_digits(std::string_view s) {
@@ -343,8 +475,8 @@ bool non_empty(const std::string& s) {
 // -- the table itself -------------------------------------------------------------
 
 /// Sections in SPEC order; `render_config` writes them in this order.
-const std::array<std::string, 7> section_names = {"server",   "auth",  "limits", "socketio",
-                                                  "database", "audit", "log"};
+const std::array<std::string, 9> section_names = {"server",   "auth",  "limits", "socketio", "database",
+                                                  "audit",    "log",   "services", "webhooks"};
 
 const std::vector<key_def>& keys() {
   using std::chrono::days;
@@ -440,6 +572,18 @@ const std::vector<key_def>& keys() {
       integer_key("log", "max_files", at(&config::log, &log_config::max_files), 1, 10'000),
       choice_key("log", "format", at(&config::log, &log_config::format),
                  {{"text", log_format::text}, {"json", log_format::json}}),
+
+      table_list_key<services_config, service_client>("services", "clients",
+                                                      at(&config::services, &services_config::clients),
+                                                      read_service_client, render_service_client),
+
+      table_list_key<webhooks_config, webhook_endpoint>("webhooks", "endpoints",
+                                                        at(&config::webhooks, &webhooks_config::endpoints),
+                                                        read_webhook_endpoint, render_webhook_endpoint),
+      duration_key("webhooks", "timeout", at(&config::webhooks, &webhooks_config::timeout), milliseconds{100},
+                   minutes{5}),
+      duration_key("webhooks", "retry_for", at(&config::webhooks, &webhooks_config::retry_for), seconds{1},
+                   days{30}),
   };
   return table;
 }
@@ -518,6 +662,21 @@ std::optional<raw_value> from_node(const toml::node& node, value_kind kind) {
       }
       return items;
     }
+    case value_kind::table_list: {
+      const auto* array = node.as_array();
+      if (array == nullptr) {
+        return std::nullopt;
+      }
+      table_list items;
+      for (const auto& element : *array) {
+        const auto* t = element.as_table();
+        if (t == nullptr) {
+          return std::nullopt;
+        }
+        items.push_back(*t);
+      }
+      return items;
+    }
   }
   return std::nullopt;
 }
@@ -534,13 +693,14 @@ std::string_view trim(std::string_view s) {
 void check_non_ascii_placement(const std::string& text, const std::string& path,
                                const std::string& where);
 
-/// An environment list: a TOML array literal such as ["a","b"], or "a,b".
-std::optional<raw_value> list_from_text(const std::string& text) {
+/// An environment array: a TOML array literal such as ["a","b"] or [{id = "x"}];
+/// for a list of strings also "a,b".
+std::optional<raw_value> list_from_text(const std::string& text, value_kind kind) {
   const std::string_view body = trim(text);
   if (body.empty()) {
-    return std::vector<std::string>{};
+    return kind == value_kind::table_list ? raw_value{table_list{}} : raw_value{std::vector<std::string>{}};
   }
-  if (body.front() == '[') {
+  if (body.front() == '[' || kind == value_kind::table_list) {
     toml::table parsed;
     try {
       const std::string document = "value = " + std::string{body};
@@ -555,7 +715,7 @@ std::optional<raw_value> list_from_text(const std::string& text) {
     if (parsed.size() != 1 || parsed.get("value") == nullptr) {
       return std::nullopt;
     }
-    return from_node(*parsed.get("value"), value_kind::string_list);
+    return from_node(*parsed.get("value"), kind);
   }
   std::vector<std::string> items;
   std::size_t start = 0;
@@ -595,7 +755,8 @@ std::optional<raw_value> from_text(const std::string& text, value_kind kind) {
       }
       return std::nullopt;
     case value_kind::string_list:
-      return list_from_text(text);
+    case value_kind::table_list:
+      return list_from_text(text, kind);
   }
   return std::nullopt;
 }

@@ -119,6 +119,41 @@ struct log_config {
   bool operator==(const log_config&) const = default;
 };
 
+/// One client of the session API (`POST /api/introspect`), by HTTP Basic.
+struct service_client {
+  std::string id;          ///< the Basic user name: 1-64 of A-Z a-z 0-9 _ . -
+  std::string secret_file; ///< its secret, the file's content (trailing newlines dropped)
+
+  bool operator==(const service_client&) const = default;
+};
+
+/// [services]: the team's other backends that may ask solod about sessions.
+struct services_config {
+  std::vector<service_client> clients; ///< `[[services.clients]]`
+
+  bool operator==(const services_config&) const = default;
+};
+
+/// One receiver of outgoing webhooks (Standard Webhooks).
+struct webhook_endpoint {
+  std::string url;                 ///< http:// or https://
+  std::string secret_file;         ///< `whsec_` + base64 of the signing key
+  std::vector<std::string> events; ///< the event types it gets; empty: all
+
+  bool operator==(const webhook_endpoint&) const = default;
+};
+
+/// [webhooks]
+struct webhooks_config {
+  std::vector<webhook_endpoint> endpoints; ///< `[[webhooks.endpoints]]`
+  /// Longest wait for one delivery's answer.
+  std::chrono::milliseconds timeout = std::chrono::seconds{10};
+  /// How long an undelivered event is retried (with backoff) before it is given up.
+  std::chrono::milliseconds retry_for = std::chrono::hours{24};
+
+  bool operator==(const webhooks_config&) const = default;
+};
+
 /// The whole effective configuration.
 struct config {
   server_config server;
@@ -128,6 +163,8 @@ struct config {
   database_config database;
   audit_config audit;
   log_config log;
+  services_config services;
+  webhooks_config webhooks;
   /// Where data/ lives (secrets, certificate); the directory of relative paths.
   std::string data_dir = "data";
 

@@ -7,6 +7,7 @@
 #include "auth/authenticator.hpp"
 #include "auth/jwt.hpp"
 #include "auth/login_service.hpp"
+#include "auth/service_clients.hpp"
 #include "config/config.hpp"
 #include "net/admin_router.hpp"
 #include "net/json_views.hpp"
@@ -16,6 +17,7 @@
 #include "storage/user_repository.hpp"
 #include "util/json_text.hpp"
 #include "util/metrics.hpp"
+#include "util/query_string.hpp"
 #include "util/random.hpp"
 #include "util/time_format.hpp"
 #include "util/utf8.hpp"
@@ -145,6 +147,7 @@ void api_router::handle(http_request req, responder respond) const {
     {"/api/me", "GET", &api_router::do_me},
     {"/protected", "GET", &api_router::do_me},
     {"/api/online", "GET", &api_router::do_online},
+    {"/api/introspect", "POST", &api_router::do_introspect},
   };
   for (const auto& r : routes) {
     if (req.path != r.path) {
@@ -382,6 +385,44 @@ void api_router::online(responder respond) const {
   }
   auto count = users.size();
   respond(json_response(200, to_json_text(json{{"users", std::move(users)}, {"count", count}})));
+}
+
+void api_router::do_introspect(const http_request& req, responder respond) const {
+  const auto client = deps_.services ? deps_.services->authenticate(req.header("Authorization"))
+                                     : std::nullopt;
+  if (!client) {
+    deps_.stats->count_introspection(metrics::introspection_result::refused);
+    respond(error_response(401, "invalid_client", "service client authentication failed")
+              .with_header("WWW-Authenticate", "Basic realm=\"solod\", charset=\"UTF-8\""));
+    return;
+  }
+  const auto& type = req.header("Content-Type");
+  const auto form = parse_query(req.body);
+  if (strncasecmp(type.c_str(), "application/x-www-form-urlencoded", 33) != 0 || !form ||
+      !form->contains("token")) {
+    respond(error_response(400, "invalid_request",
+                           "the body must be application/x-www-form-urlencoded with token=..."));
+    return;
+  }
+  // The same check as /api/me: a superseded or ended session is inactive at
+  // once, and a live one counts as used (its idle timer starts again).
+  auto* stats = deps_.stats;
+  deps_.auth->resolve(form->at("token"), *deps_.db, [respond, stats](authenticator::outcome o) {
+    if (o.unavailable) {
+      respond(unavailable("sessions cannot be checked right now"));
+      return;
+    }
+    json out{{"active", false}};
+    if (o.who) {
+      const auto& c = o.who->claims;
+      out = json{{"active", true}, {"sub", c.sub},     {"username", c.name},
+                 {"sid", c.sid},   {"jti", c.jti},     {"exp", c.exp},
+                 {"iat", c.iat},   {"iss", "solod"},   {"token_type", "Bearer"}};
+    }
+    stats->count_introspection(o.who ? metrics::introspection_result::active
+                                     : metrics::introspection_result::inactive);
+    respond(json_response(200, to_json_text(out)).with_header("Cache-Control", "no-store"));
+  });
 }
 
 void api_router::do_healthz(responder respond) const {

@@ -21,6 +21,7 @@ class hashing_pool;
 class password_hasher;
 class login_service;
 class session_registry;
+class service_clients;
 class static_files;
 class token_codec;
 struct config;
@@ -44,6 +45,8 @@ struct api_deps {
   caf::actor audit;
   /// Who is online on every node (kept by the presence actor).
   const online_board* online = nullptr;
+  /// The clients of `POST /api/introspect` (none: every call is refused).
+  const service_clients* services = nullptr;
 };
 
 /// Dispatches requests: the API, its compatibility aliases, health, metrics, pages.
@@ -61,6 +64,8 @@ private:
   void do_logout(const http_request& req, responder respond) const;
   void do_me(const http_request& req, responder respond) const;
   void do_online(const http_request& req, responder respond) const;
+  /// RFC 7662 token introspection for the team's other services.
+  void do_introspect(const http_request& req, responder respond) const;
   void logout(const http_request& req, const principal& who, responder respond) const;
   void me(const principal& who, responder respond) const;
   void online(responder respond) const;

@@ -140,6 +140,15 @@ std::string metrics::render() const {
     out += line;
   }
 
+  out += "# HELP solod_introspections_total Token introspections (POST /api/introspect), by answer.\n"
+         "# TYPE solod_introspections_total counter\n";
+  static const char* const introspection_names[] = {"active", "inactive", "refused"};
+  for (std::size_t i = 0; i < introspections.size(); ++i) {
+    std::snprintf(line, sizeof line, "solod_introspections_total{result=\"%s\"} %llu\n",
+                  introspection_names[i], static_cast<unsigned long long>(introspections[i].load()));
+    out += line;
+  }
+
   out += "# HELP solod_actor_failures_total Actors that failed and were recovered (fail closed), by kind.\n"
          "# TYPE solod_actor_failures_total counter\n";
   static const char* const actor_names[] = {"user", "connection", "presence", "directory"};

@@ -78,6 +78,12 @@ struct metrics {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(actor_kind::count_)> actor_failures{};
   void count_failure(actor_kind k) { actor_failures[static_cast<std::size_t>(k)]++; }
 
+  /// Token introspections (`POST /api/introspect`) by answer; `refused`: the
+  /// service client did not authenticate.
+  enum class introspection_result { active, inactive, refused, count_ };
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(introspection_result::count_)> introspections{};
+  void count_introspection(introspection_result r) { introspections[static_cast<std::size_t>(r)]++; }
+
   /// Gauges computed when scraped (e.g. live sessions from the registry).
   std::function<std::int64_t()> live_sessions;
 

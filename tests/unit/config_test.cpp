@@ -155,6 +155,11 @@ config all_changed() {
   c.log.max_file_mb = 50;
   c.log.max_files = 10;
   c.log.format = solod::log_format::json;
+  c.services.clients = {{"billing", "/run/secrets/billing"}, {"api.v2", "/run/secrets/api"}};
+  c.webhooks.endpoints = {{"https://hooks.example.com/solod", "/run/secrets/hook", {"session.started", "session.ended"}},
+                          {"http://127.0.0.1:9000/", "/run/secrets/hook2", {}}};
+  c.webhooks.timeout = 3s;
+  c.webhooks.retry_for = 2h;
   return c;
 }
 
@@ -216,6 +221,27 @@ level = "debug"
 max_file_mb = 50
 max_files = 10
 format = "json"
+
+[[services.clients]]
+id = "billing"
+secret_file = "/run/secrets/billing"
+
+[[services.clients]]
+id = "api.v2"
+secret_file = "/run/secrets/api"
+
+[webhooks]
+timeout = "3s"
+retry_for = "2h"
+
+[[webhooks.endpoints]]
+url = "https://hooks.example.com/solod"
+secret_file = "/run/secrets/hook"
+events = ["session.started", "session.ended"]
+
+[[webhooks.endpoints]]
+url = "http://127.0.0.1:9000/"
+secret_file = "/run/secrets/hook2"
 )";
 
 /// The same values as all_changed(), one SOLOD_<SECTION>_<KEY> per key.
@@ -265,6 +291,13 @@ environment all_changed_env() {
       {"SOLOD_LOG_MAX_FILE_MB", "50"},
       {"SOLOD_LOG_MAX_FILES", "10"},
       {"SOLOD_LOG_FORMAT", "json"},
+      {"SOLOD_SERVICES_CLIENTS",
+       R"([{id = "billing", secret_file = "/run/secrets/billing"}, {id = "api.v2", secret_file = "/run/secrets/api"}])"},
+      {"SOLOD_WEBHOOKS_ENDPOINTS",
+       R"([{url = "https://hooks.example.com/solod", secret_file = "/run/secrets/hook", events = ["session.started", "session.ended"]},
+           {url = "http://127.0.0.1:9000/", secret_file = "/run/secrets/hook2"}])"},
+      {"SOLOD_WEBHOOKS_TIMEOUT", "3s"},
+      {"SOLOD_WEBHOOKS_RETRY_FOR", "2h"},
   };
 }
 
@@ -334,7 +367,7 @@ TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
     const auto shipped = key_names(toml::parse_file(path));
     const auto rendered = key_names(toml::parse(solod::render_config(config{})));
     CHECK(shipped == rendered);
-    CHECK(shipped.size() == 44);
+    CHECK(shipped.size() == 48);
   }
 }
 
@@ -705,6 +738,28 @@ TEST_CASE("render_config writes a config that loads back equal", "[config]") {
     c.auth.token_ttl = 7 * 24h + 1ms;
     CHECK(load_text(solod::render_config(c)) == c);
   }
+}
+
+TEST_CASE("arrays of tables: service clients and webhook endpoints are checked field by field", "[config]") {
+  CHECK_THAT(error_of("[[services.clients]]\nid = \"a b\"\nsecret_file = \"/x\"\n"),
+             Contains("services.clients[0]: invalid value for id"));
+  CHECK_THAT(error_of("[[services.clients]]\nid = \"a\"\n"),
+             Contains("services.clients[0]: 'secret_file' is required"));
+  CHECK_THAT(error_of("[[services.clients]]\nid = \"a\"\nsecret_file = \"/x\"\nsecret = \"s\"\n"),
+             Contains("unknown field 'secret'"));
+  CHECK_THAT(error_of("[services]\nclients = [\"billing\"]\n"),
+             Contains("invalid value for services.clients"));
+  CHECK_THAT(error_of("[[webhooks.endpoints]]\nurl = \"ftp://x\"\nsecret_file = \"/x\"\n"),
+             Contains("webhooks.endpoints[0]: invalid value for url"));
+  CHECK_THAT(error_of("[[webhooks.endpoints]]\nurl = \"http://x/\"\nsecret_file = \"/x\"\nevents = [\"session.begun\"]\n"),
+             Contains("invalid value in events"));
+  CHECK_THAT(error_of("[[webhooks.endpoints]]\nurl = \"http://x/ y\"\nsecret_file = \"/x\"\n"),
+             Contains("invalid value for url"));
+  CHECK_THAT(env_error_of({{"SOLOD_SERVICES_CLIENTS", "billing:/x"}}),
+             Contains("SOLOD_SERVICES_CLIENTS"));
+  CHECK_THAT(env_error_of({{"SOLOD_SERVICES_CLIENTS", R"([{id = "a", secret_file = "/x"}] x = 1)"}}),
+             Contains("SOLOD_SERVICES_CLIENTS"));
+  CHECK(load_text("", {{"SOLOD_SERVICES_CLIENTS", ""}}).services.clients.empty());
 }
 
 TEST_CASE("bytes toml++ mishandles are refused with a config_error (found by fuzz.config)", "[config]") {
