@@ -1,5 +1,6 @@
 #include "app/server.hpp"
 
+#include "app/webhook_worker.hpp"
 #include "actors/actor_slot.hpp"
 #include "actors/audit_actor.hpp"
 #include "actors/broadcast_budget.hpp"
@@ -145,9 +146,11 @@ int run_server(const config& cfg, const environment& env) {
   }
   std::string secret;
   std::optional<service_clients> services;
+  std::vector<webhook_receiver> receivers;
   try {
     secret = load_jwt_secret(cfg.auth, env, cfg.data_dir);
     services.emplace(service_clients::load(cfg.services));
+    receivers = load_webhook_receivers(cfg.webhooks);
   } catch (const config_error& e) {
     spdlog::critical("{}", e.what());
     return 2;
@@ -273,6 +276,15 @@ int run_server(const config& cfg, const environment& env) {
   retention_opts.clk = &clk;
   retention_opts.retention_days = cfg.audit.retention_days;
   auto retention = spawn_retention_actor(system, retention_opts);
+  webhook_worker_options webhook_opts;
+  webhook_opts.url = url;
+  webhook_opts.receivers = std::move(receivers);
+  webhook_opts.timeout = cfg.webhooks.timeout;
+  webhook_opts.retry_for = cfg.webhooks.retry_for;
+  webhook_opts.clk = &clk;
+  webhook_opts.stats = &stats;
+  webhook_worker webhooks(std::move(webhook_opts));
+  webhooks.start();
 
   login_service logins({&cfg, &clk, &ip_limiter, &lockout, &hasher, &hashing, &db, directory,
                         audit, &stats, &register_limiter});
@@ -425,6 +437,7 @@ int run_server(const config& cfg, const environment& env) {
   }
   io.stop();
   news.stop();
+  webhooks.stop();
   leave_cluster(url);
   caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);

@@ -1,5 +1,7 @@
 #include "storage/login_log_repository.hpp"
 
+#include "storage/webhook_outbox.hpp"
+
 #include "util/time_format.hpp"
 
 #include <soci/soci.h>
@@ -56,10 +58,33 @@ void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events
 
 } // namespace
 
+namespace {
+
+/// A `login.failed` webhook for each failed login of `events`, in the same transaction.
+void write_login_failures(soci::session& sql, const std::vector<audit_event>& events) {
+  std::vector<webhook_event> hooks;
+  for (const auto& e : events) {
+    if (e.event_type != "login_failure") {
+      continue;
+    }
+    hooks.push_back({"login.failed", e.user_id.value_or(0), e.timestamp,
+                     nlohmann::json{{"user_id", e.user_id ? nlohmann::json(*e.user_id) : nlohmann::json(nullptr)},
+                                    {"username", e.username},
+                                    {"reason", e.error_message},
+                                    {"ip", e.ip_address},
+                                    {"user_agent", e.user_agent},
+                                    {"at", format_iso8601(e.timestamp)}}});
+  }
+  write_webhook_events(sql, hooks);
+}
+
+} // namespace
+
 void login_log_repository::insert_batch(const std::vector<audit_event>& events) {
   if (events.empty()) {
     return;
   }
+  write_login_failures(sql_, events);
   if (sql_.get_backend_name() == "postgresql") {
     insert_multi_row(sql_, events);
     return;

@@ -147,6 +147,35 @@ const std::vector<migration>& all_migrations() {
        // is stored as text in that type's canonical form.
        "ALTER TABLE user_attributes ADD COLUMN attribute_type TEXT NOT NULL DEFAULT 'string'",
      }},
+    {5,
+     {
+       // The webhook outbox (issue 13): each event is written in the
+       // transaction of its change; a worker on one node fans it out into one
+       // delivery per endpoint that wants it, and delivers those in order per
+       // endpoint and user. `user_id` is an ordering key, not a reference:
+       // an event outlives a deleted user.
+       R"(CREATE TABLE webhook_events (
+            id {{pk}},
+            msg_id TEXT NOT NULL UNIQUE,
+            user_id BIGINT NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            fanned_out INTEGER NOT NULL DEFAULT 0))",
+       "CREATE INDEX webhook_events_fanout ON webhook_events (fanned_out, id)",
+       R"(CREATE TABLE webhook_deliveries (
+            event_id BIGINT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+            endpoint TEXT NOT NULL,
+            user_id BIGINT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '',
+            done_at TEXT,
+            PRIMARY KEY (endpoint, event_id)))",
+       "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
+       "CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint, user_id, state, event_id)",
+     }},
   };
   return list;
 }

@@ -1,6 +1,7 @@
 #include "storage/session_repository.hpp"
 
 #include "storage/cluster_news.hpp"
+#include "storage/webhook_outbox.hpp"
 #include "storage/write_transaction.hpp"
 #include "util/time_format.hpp"
 
@@ -61,14 +62,32 @@ struct session_row {
 
 namespace {
 
-/// Locks the user's row until the transaction ends. PostgreSQL needs it: two
-/// nodes' logins of one user would both see the same live session. SQLite's
-/// write_transaction already holds the database's one write lock.
-void lock_user(soci::session& sql, long long user_id) {
+/// Locks the user's row until the transaction ends and returns its username.
+/// PostgreSQL needs the lock: two nodes' logins of one user would both see the
+/// same live session, and the webhook outbox orders one user's events by it.
+/// Every change of a user's sessions takes it first, so they never deadlock.
+/// SQLite's write_transaction already holds the database's one write lock.
+std::string lock_user(soci::session& sql, long long user_id) {
+  std::string name;
   if (is_postgresql(sql)) {
-    long long id = 0;
-    sql << "SELECT id FROM users WHERE id = :u FOR UPDATE", soci::use(user_id), soci::into(id);
+    sql << "SELECT username FROM users WHERE id = :u FOR UPDATE", soci::use(user_id), soci::into(name);
+  } else {
+    sql << "SELECT username FROM users WHERE id = :u", soci::use(user_id), soci::into(name);
   }
+  return name;
+}
+
+webhook_event session_started_event(const session_record& s, const std::string& username,
+                                    const std::optional<std::string>& replaced) {
+  return {"session.started", s.user_id, s.login_ts,
+          nlohmann::json{{"user_id", s.user_id},
+                         {"username", username},
+                         {"session_id", s.id},
+                         {"ip", s.ip_address},
+                         {"user_agent", s.user_agent},
+                         {"created_at", format_iso8601(s.login_ts)},
+                         {"expires_at", format_iso8601(s.expires_at)},
+                         {"replaced", replaced ? nlohmann::json(*replaced) : nlohmann::json(nullptr)}}};
 }
 
 } // namespace
@@ -80,9 +99,10 @@ start_result session_repository::start(const session_record& s, const std::strin
   std::string expires = format_iso8601(s.expires_at);
   start_result result;
   news_batch news;
+  std::vector<webhook_event> hooks;
 
   write_transaction tx(sql_);
-  lock_user(sql_, user_id);
+  const auto username = lock_user(sql_, user_id);
   std::string old_id, old_expires;
   sql_ << "SELECT id, expires_at FROM sessions WHERE user_id = :u AND logout_ts IS NULL",
     soci::use(user_id), soci::into(old_id), soci::into(old_expires);
@@ -96,6 +116,12 @@ start_result session_repository::start(const session_record& s, const std::strin
     sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id",
       soci::use(now), soci::use(reason), soci::use(old_id);
     result.ended = old_id;
+    // `by` names the new login, as the kicked message does (SPEC §4).
+    nlohmann::json by = nullptr;
+    if (reason == "superseded") {
+      by = {{"session_id", s.id}, {"ip", s.ip_address}, {"user_agent", s.user_agent}, {"at", now}};
+    }
+    hooks.push_back(session_ended_event(user_id, username, old_id, reason, s.login_ts, by));
   }
   sql_ << "INSERT INTO sessions (id, user_id, login_ts, ip_address, user_agent, last_seen, "
           "expires_at) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex)",
@@ -104,6 +130,8 @@ start_result session_repository::start(const session_record& s, const std::strin
   sql_ << "UPDATE users SET last_login = :t WHERE id = :u", soci::use(now), soci::use(user_id);
   news.session_started(s, result.ended.value_or(""));
   news.publish(sql_);
+  hooks.push_back(session_started_event(s, username, result.ended));
+  write_webhook_events(sql_, hooks);
   tx.commit();
   return result;
 }
@@ -117,6 +145,7 @@ bool session_repository::end(const std::string& id, const std::string& reason, t
   if (!sql_.got_data()) {
     return false;
   }
+  const auto username = lock_user(sql_, user_id);
   soci::statement st =
     (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
                      "WHERE id = :id AND logout_ts IS NULL",
@@ -128,6 +157,7 @@ bool session_repository::end(const std::string& id, const std::string& reason, t
   news_batch news;
   news.session_ended(user_id, id, reason);
   news.publish(sql_);
+  write_webhook_events(sql_, {session_ended_event(user_id, username, id, reason, at)});
   tx.commit();
   return true;
 }
@@ -145,11 +175,18 @@ bool session_repository::end_if_idle(const std::string& id, time_point idle_sinc
     return false;
   }
   std::string reason = "expired";
-  sql_ << "UPDATE sessions SET logout_ts = :t, end_reason = :r WHERE id = :id", soci::use(ts),
-    soci::use(reason), soci::use(id);
+  const auto username = lock_user(sql_, user_id);
+  soci::statement st = (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
+                                        "WHERE id = :id AND logout_ts IS NULL",
+                        soci::use(ts), soci::use(reason), soci::use(id));
+  st.execute(true);
+  if (st.get_affected_rows() == 0) {
+    return false; // ended by another node while this one waited for the lock
+  }
   news_batch news;
   news.session_ended(user_id, id, reason);
   news.publish(sql_);
+  write_webhook_events(sql_, {session_ended_event(user_id, username, id, reason, at)});
   tx.commit();
   return true;
 }
@@ -210,6 +247,7 @@ std::vector<session_record> session_repository::end_live_of(std::int64_t user_id
   std::string ts = format_iso8601(at);
   std::vector<session_record> ended;
   write_transaction tx(sql_);
+  const auto username = lock_user(sql_, uid);
   {
     session_row r;
     soci::statement st(sql_);
@@ -232,10 +270,13 @@ std::vector<session_record> session_repository::end_live_of(std::int64_t user_id
     s.end_reason = reason;
   }
   news_batch news;
+  std::vector<webhook_event> hooks;
   for (const auto& s : ended) {
     news.session_ended(s.user_id, s.id, reason);
+    hooks.push_back(session_ended_event(s.user_id, username, s.id, reason, at));
   }
   news.publish(sql_);
+  write_webhook_events(sql_, hooks);
   tx.commit();
   return ended;
 }

@@ -1,6 +1,10 @@
 #include "storage/user_repository.hpp"
 
+#include "storage/cluster_news.hpp"
 #include "storage/database.hpp"
+#include "storage/webhook_outbox.hpp"
+#include "storage/write_transaction.hpp"
+#include "util/clock.hpp"
 #include "util/time_format.hpp"
 
 #include <soci/soci.h>
@@ -116,10 +120,25 @@ bool user_repository::set_password(std::int64_t id, const std::string& password_
 bool user_repository::set_active(std::int64_t id, bool active) {
   long long key = id;
   int value = active ? 1 : 0;
-  soci::statement st = (sql_.prepare << "UPDATE users SET is_active = :a WHERE id = :id",
-                        soci::use(value), soci::use(key));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
+  write_transaction tx(sql_);
+  std::string username;
+  int was = 0;
+  sql_ << (is_postgresql(sql_) ? "SELECT username, is_active FROM users WHERE id = :id FOR UPDATE"
+                               : "SELECT username, is_active FROM users WHERE id = :id"),
+    soci::use(key), soci::into(username), soci::into(was);
+  if (!sql_.got_data()) {
+    return false;
+  }
+  sql_ << "UPDATE users SET is_active = :a WHERE id = :id", soci::use(value), soci::use(key);
+  if (was != 0 && !active) {
+    const auto now = system_clock{}.now();
+    write_webhook_events(sql_, {{"user.disabled", id, now,
+                                 nlohmann::json{{"user_id", id},
+                                                {"username", username},
+                                                {"disabled_at", format_iso8601(now)}}}});
+  }
+  tx.commit();
+  return true;
 }
 
 bool user_repository::set_admin(std::int64_t id, bool admin) {

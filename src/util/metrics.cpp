@@ -140,6 +140,26 @@ std::string metrics::render() const {
     out += line;
   }
 
+  out += "# HELP solod_webhook_deliveries_total Webhook delivery attempts, by result: delivered (2xx), "
+         "retried (failed, tried again later), failed (given up).\n# TYPE solod_webhook_deliveries_total counter\n";
+  std::snprintf(line, sizeof line,
+                "solod_webhook_deliveries_total{result=\"delivered\"} %llu\n"
+                "solod_webhook_deliveries_total{result=\"retried\"} %llu\n"
+                "solod_webhook_deliveries_total{result=\"failed\"} %llu\n",
+                static_cast<unsigned long long>(webhook_delivered.load()),
+                static_cast<unsigned long long>(webhook_retries.load()),
+                static_cast<unsigned long long>(webhook_failed.load()));
+  out += line;
+  gauge("solod_webhook_pending", "Webhook deliveries waiting (seen by the delivering node).", "gauge",
+        webhook_pending.load());
+  std::snprintf(line, sizeof line,
+                "# HELP solod_webhook_queue_age_seconds Age of the oldest webhook event not yet delivered.\n"
+                "# TYPE solod_webhook_queue_age_seconds gauge\nsolod_webhook_queue_age_seconds %.3f\n",
+                static_cast<double>(webhook_queue_age_ms.load()) / 1000.0);
+  out += line;
+  gauge("solod_webhook_leader", "1 while this node is the one that delivers webhooks.", "gauge",
+        webhook_leader.load());
+
   out += "# HELP solod_introspections_total Token introspections (POST /api/introspect), by answer.\n"
          "# TYPE solod_introspections_total counter\n";
   static const char* const introspection_names[] = {"active", "inactive", "refused"};

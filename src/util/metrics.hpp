@@ -84,6 +84,16 @@ struct metrics {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(introspection_result::count_)> introspections{};
   void count_introspection(introspection_result r) { introspections[static_cast<std::size_t>(r)]++; }
 
+  /// Webhooks (this node's worker): deliveries answered 2xx, failed attempts
+  /// to be retried, deliveries given up; what waits and for how long; 1 while
+  /// this node is the one that delivers.
+  std::atomic<std::uint64_t> webhook_delivered{0};
+  std::atomic<std::uint64_t> webhook_retries{0};
+  std::atomic<std::uint64_t> webhook_failed{0};
+  std::atomic<std::int64_t> webhook_pending{0};
+  std::atomic<std::int64_t> webhook_queue_age_ms{0};
+  std::atomic<std::int64_t> webhook_leader{0};
+
   /// Gauges computed when scraped (e.g. live sessions from the registry).
   std::function<std::int64_t()> live_sessions;
 
