@@ -3,12 +3,15 @@
 ///
 /// Input: lines — the Authorization value, the Cookie value, then the token
 /// tried directly. `@TOKEN@` becomes a token signed with the fuzzer's key for a
-/// live session, so mutations of valid tokens are explored too.
+/// live session, so mutations of valid tokens are explored too. The
+/// Authorization value is also a service client's HTTP Basic credentials
+/// (POST /api/introspect); `@BASIC@` becomes the right ones.
 
 #include "storage/session_registry.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/credentials.hpp"
 #include "auth/jwt.hpp"
+#include "auth/service_clients.hpp"
 #include "net/api_router.hpp"
 #include "util/clock.hpp"
 
@@ -36,6 +39,7 @@ struct world {
   solod::session_registry registry;
   solod::authenticator auth{codec, registry, clk};
   std::string token;
+  solod::service_clients services{{{"billing", "fuzz-service-secret-0123"}}};
 
   world() {
     solod::session_record s;
@@ -118,6 +122,8 @@ bool username_rule(std::string_view s) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static world w;
   auto text = replace_all(std::string(reinterpret_cast<const char*>(data), size), "@TOKEN@", w.token);
+  // base64("billing:fuzz-service-secret-0123")
+  text = replace_all(std::move(text), "@BASIC@", "Basic YmlsbGluZzpmdXp6LXNlcnZpY2Utc2VjcmV0LTAxMjM=");
   std::string_view rest = text;
   auto next_line = [&rest] {
     auto line = rest.substr(0, rest.find('\n'));
@@ -137,6 +143,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check_token(w, token);
   check_token(w, direct);
+  if (auto client = w.services.authenticate(authorization)) {
+    // Only the one client exists, and only its secret (raw, or form-encoded) proves it.
+    if (*client != "billing") {
+      fail("a service client that does not exist was accepted: " + *client);
+    }
+    if (authorization.size() < 10) {
+      fail("service credentials accepted from a header too short to hold them");
+    }
+  }
 
   if (solod::is_valid_username(direct) != username_rule(direct)) {
     fail("is_valid_username disagrees with the SPEC's rule for: " + direct);
