@@ -13,8 +13,10 @@ build_pkgs=(build-essential cmake pkg-config libcaf-dev libboost-all-dev libssl-
 # tests/e2e/test_user_import.py), run by Debian's /usr/bin/python3.
 # systemd, strace: tests/e2e/test_packaging.py checks packaging/solod.service with
 # systemd-analyze (verify, security --offline) and traces a real run against its filters.
+# python3-jsonschema: the e2e harness validates every response against docs/openapi.json
+# (Draft 2020-12; tests/e2e/openapi_check.py).
 test_pkgs=(catch2 python3 curl openssl postgresql python3-werkzeug python3-bcrypt python3-argon2
-  systemd strace)
+  systemd strace python3-jsonschema)
 # scripts/test.sh --sanitize and scripts/fuzz.sh: clang with libFuzzer and the
 # sanitizer runtimes, and llvm-symbolizer for readable sanitizer reports.
 sanitize_pkgs=(clang libclang-rt-14-dev llvm-14)

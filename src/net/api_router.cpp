@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "net/admin_router.hpp"
 #include "net/json_views.hpp"
+#include "net/openapi_document.hpp"
 #include "net/origin_policy.hpp"
 #include "net/static_files.hpp"
 #include "storage/db_pool.hpp"
@@ -174,6 +175,19 @@ void api_router::handle(http_request req, responder respond) const {
       r.body = deps_.stats->render();
       respond(std::move(r));
     }
+    return;
+  }
+  if (req.path == "/api/openapi.json") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      respond(error_response(405, "method_not_allowed", "use GET or HEAD")
+                .with_header("Allow", "GET, HEAD"));
+      return;
+    }
+    // docs/openapi.json as built in; the same for the binary's whole life.
+    http_response r;
+    r.body = std::string(openapi_document());
+    r.with_header("Cache-Control", "no-cache");
+    respond(std::move(r));
     return;
   }
   if (req.path.rfind("/api/", 0) != 0 && (req.method == "GET" || req.method == "HEAD") &&

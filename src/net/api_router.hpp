@@ -49,7 +49,8 @@ struct api_deps {
   const service_clients* services = nullptr;
 };
 
-/// Dispatches requests: the API, its compatibility aliases, health, metrics, pages.
+/// Dispatches requests: the API, its compatibility aliases, health, metrics, pages,
+/// and the OpenAPI document of them all (`GET /api/openapi.json`).
 class api_router {
 public:
   explicit api_router(api_deps deps);

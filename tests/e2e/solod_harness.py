@@ -12,7 +12,13 @@ working directory.  Environment:
   2-3 nodes on one such database.  `SOLOD_TEST_PG_DIR`: that server's
   directory, for the tests that restart it.
 
-Only the Python 3.11 standard library is used.
+Every answer the harness receives from a server (`Solod.request()` and the
+helpers built on it, `Solod.raw_exchange()`, the handshake of
+`Solod.ws_connect()`) is checked against docs/openapi.json (openapi_check.py):
+one the document does not describe raises AssertionError, failing the test.
+
+The Python 3.11 standard library is used, and jsonschema (Debian's
+python3-jsonschema) for that check.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+import openapi_check
 from ws_client import WsClient, WsClosed, WsHandshakeError  # noqa: F401  (re-exported)
 from pg_database import (PG_DIR, PG_URL, PgConnection, PgDatabase, PgError,  # noqa: F401
                          pg_enabled, pg_query, require_pg, restart_pg_server)
@@ -99,6 +106,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0,
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def openapi() -> openapi_check.OpenApiDocument:
+    """docs/openapi.json, which every answer the harness receives is checked against."""
+    return openapi_check.document(SOURCE_DIR)
 
 
 def binary_available() -> bool:
@@ -265,6 +277,20 @@ def _parse_raw_response(raw: bytes) -> tuple[int | None, dict[str, str], bytes]:
         key, _, value = line.partition(":")
         headers[key.strip().lower()] = value.strip()
     return status, headers, body
+
+
+def _check_raw(head: bytes, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Checks a raw answer against docs/openapi.json: for the request line of `head`, or,
+    when that is not one, as an answer of the HTTP layer to any request. A body that is
+    cut short or chunk-encoded is not looked into (status and headers still are)."""
+    request = openapi_check.parse_request_line(head)
+    method, target = request if request else (None, "")
+    length = headers.get("content-length")
+    complete = (length is not None and length.isdigit() and len(body) >= int(length)
+                and "chunked" not in headers.get("transfer-encoding", "").lower())
+    if complete:
+        body = body[:int(length)]
+    openapi().check(method, target, status, list(headers.items()), body, check_body=complete)
 
 
 def _raw_complete(raw: bytes) -> bool:
@@ -573,9 +599,10 @@ class Solod:
                 parsed = json.loads(text) if text else None
             except ValueError:
                 parsed = None
-            return Response(resp.status, resp.headers, text, data, parsed)
         finally:
             conn.close()
+        openapi().check(method, path, resp.status, resp.headers.items(), data)
+        return Response(resp.status, resp.headers, text, data, parsed)
 
     def get(self, path: str, **kw) -> Response:
         return self.request("GET", path, **kw)
@@ -657,8 +684,18 @@ class Solod:
     def ws_connect(self, headers: dict | None = None, tls: bool = False, path: str = "/ws",
                    timeout: float = 10.0) -> WsClient:
         """Opens a WebSocket to this server without authenticating; raises WsHandshakeError if refused."""
-        return WsClient(self.host, self.port, path=path, headers=headers, tls=tls,
-                        timeout=timeout)
+        try:
+            client = WsClient(self.host, self.port, path=path, headers=headers, tls=tls,
+                              timeout=timeout)
+        except WsHandshakeError as refused:
+            openapi().check_upgrade(path, refused.status, refused.body.encode())
+            raise
+        try:
+            openapi().check_upgrade(path, 101, b"")
+        except BaseException:
+            client.close()
+            raise
+        return client
 
     def ws(self, token: str, via: str = "bearer", headers: dict | None = None,
            tls: bool = False, timeout: float = 10.0) -> WsClient:
@@ -731,6 +768,8 @@ class Solod:
         finally:
             sock.close()
         status, headers, rbody = _parse_raw_response(bytes(raw))
+        if status is not None:
+            _check_raw(head, status, headers, rbody)
         return RawResponse(status, headers, rbody, bytes(raw), error)
 
     # -- command line -------------------------------------------------------------------
