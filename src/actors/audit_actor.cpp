@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace solod {
@@ -21,6 +22,9 @@ namespace {
 struct held_event {
   audit_event event;
   std::optional<caf::typed_response_promise<bool>> promise;
+  /// Told the outcome of each commit of its batch, first true or false; the
+  /// event itself is kept and retried like a plain one.
+  end_reply on_commit;
 };
 
 struct audit_state {
@@ -44,6 +48,12 @@ struct audit_state {
   /// depth is published first, so whoever hears "false" sees it gone).
   void withdraw_awaited() {
     std::vector<caf::typed_response_promise<bool>> refused;
+    for (auto& h : held) {
+      // Kept for the retry; whoever waits hears "not yet" once.
+      if (h.on_commit) {
+        std::exchange(h.on_commit, {})(false);
+      }
+    }
     std::erase_if(held, [&](held_event& h) {
       if (!h.promise) {
         return false;
@@ -113,6 +123,9 @@ struct audit_state {
       if (held.front().promise) {
         held.front().promise->deliver(true);
       }
+      if (held.front().on_commit) {
+        held.front().on_commit(true);
+      }
       held.pop_front();
     }
     return true;
@@ -140,7 +153,7 @@ void flush(audit_self* self) {
 }
 
 void hold(audit_self* self, audit_event ev,
-          std::optional<caf::typed_response_promise<bool>> promise) {
+          std::optional<caf::typed_response_promise<bool>> promise, end_reply on_commit = {}) {
   auto& st = self->state;
   if (st.held.size() >= st.opts.max_held) {
     // The database has been down a long time: keep memory bounded.
@@ -150,7 +163,14 @@ void hold(audit_self* self, audit_event ev,
     if (promise) {
       promise->deliver(false);
     }
+    if (on_commit) {
+      on_commit(false);
+    }
     return;
+  }
+  if (st.retrying && on_commit) {
+    // Kept for the retry timer's flush; its waiter does not wait for a dead database.
+    std::exchange(on_commit, {})(false);
   }
   if (st.retrying && promise) {
     // The retry timer flushes; a flush now would only hammer a dead database.
@@ -158,7 +178,7 @@ void hold(audit_self* self, audit_event ev,
     promise->deliver(false);
     return;
   }
-  st.held.push_back({std::move(ev), std::move(promise)});
+  st.held.push_back({std::move(ev), std::move(promise), std::move(on_commit)});
   st.publish_depth();
   if (st.retrying) {
     return;
@@ -181,6 +201,9 @@ caf::behavior audit_actor(audit_self* self, audit_actor_options opts) {
   self->state.opts = std::move(opts);
   return {
     [=](audit_atom, audit_event& ev) { hold(self, std::move(ev), std::nullopt); },
+    [=](audit_atom, audit_event& ev, end_reply& on_commit) {
+      hold(self, std::move(ev), std::nullopt, std::move(on_commit));
+    },
     [=](commit_atom, audit_event& ev) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();
       hold(self, std::move(ev), rp);

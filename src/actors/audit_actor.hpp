@@ -37,6 +37,10 @@ struct audit_actor_options {
 ///   committed (true) or its batch failed (false). False means the event is
 ///   withdrawn, never written later: the caller records what happened instead
 ///   (or re-sends it with `audit_atom` to have it kept and retried).
+/// - `(audit_atom, audit_event, end_reply)`: queue an event, kept and retried
+///   like the first kind; the callback runs (on this actor's thread: it must
+///   only hand off) with true once it is committed, or with false once if its
+///   first try failed or the database is being retried.
 /// - `(flush_atom, count_atom)` -> `std::size_t`: commit everything held now; answers
 ///   how many events are still held (0 unless the database is down).
 ///

@@ -28,40 +28,57 @@ void login_service::audit(audit_event ev) {
   caf::anon_send(deps_.audit, audit_atom::value, std::move(ev));
 }
 
+void login_service::audit_then(audit_event ev, std::function<void()> then) {
+  if (deps_.cfg->audit.durability != audit_durability::commit) {
+    audit(std::move(ev));
+    if (then) {
+      then();
+    }
+    return;
+  }
+  end_reply committed = [then](bool) {
+    if (then) {
+      then();
+    }
+  };
+  caf::anon_send(deps_.audit, audit_atom::value, std::move(ev), std::move(committed));
+}
+
 void login_service::audit_failure(const std::string& username,
                                   std::optional<std::int64_t> user_id, const std::string& reason,
-                                  const client_info& client) {
-  audit(audit_event{.timestamp = deps_.clk->now(),
+                                  const client_info& client, std::function<void()> then) {
+  audit_then(audit_event{.timestamp = deps_.clk->now(),
                     .event_type = "login_failure",
                     .user_id = user_id,
                     .username = username,
                     .ip_address = client.ip,
                     .user_agent = client.user_agent,
                     .status = "failure",
-                    .error_message = reason});
+                    .error_message = reason},
+             std::move(then));
 }
 
 void login_service::finish_failure(const std::string& username,
                                    std::optional<std::int64_t> user_id, const std::string& reason,
                                    const client_info& client,
                                    std::function<void(login_result)>& done) {
-  audit_failure(username, user_id, reason, client);
   deps_.stats->count_login(metrics::login_result::invalid_credentials);
-  done(login_result{login_result::status::invalid_credentials, 0, {}, {}});
+  audit_failure(username, user_id, reason, client,
+                [done] { done(login_result{login_result::status::invalid_credentials, 0, {}, {}}); });
 }
 
 void login_service::login(const std::string& username, const std::string& password,
                           const client_info& client, std::function<void(login_result)> done) {
   if (auto wait = deps_.ip_limiter->try_acquire(client.ip)) {
-    audit(audit_event{.timestamp = deps_.clk->now(),
-                      .event_type = "login_failure",
-                      .username = username,
-                      .ip_address = client.ip,
-                      .user_agent = client.user_agent,
-                      .status = "failure",
-                      .error_message = "rate_limited"});
     deps_.stats->count_login(metrics::login_result::rate_limited);
-    done(login_result{login_result::status::rate_limited, *wait, {}, {}});
+    audit_then(audit_event{.timestamp = deps_.clk->now(),
+                           .event_type = "login_failure",
+                           .username = username,
+                           .ip_address = client.ip,
+                           .user_agent = client.user_agent,
+                           .status = "failure",
+                           .error_message = "rate_limited"},
+               [done, wait = *wait] { done(login_result{login_result::status::rate_limited, wait, {}, {}}); });
     return;
   }
   auto fail = std::make_shared<std::function<void(login_result)>>(done);

@@ -102,12 +102,18 @@ private:
                            const std::string& upgraded);
   void start_session(const user_record& user, const client_info& client,
                      std::function<void(login_result)> done);
+  /// Audits a failed login; `then` runs once it is committed in `commit`
+  /// durability (so an answered failure, and its login.failed webhook, survive
+  /// kill -9; a failed commit keeps the row for a retry and runs `then` too),
+  /// at once in `async`.
   void audit_failure(const std::string& username, std::optional<std::int64_t> user_id,
-                     const std::string& reason, const client_info& client);
+                     const std::string& reason, const client_info& client,
+                     std::function<void()> then = {});
   void finish_failure(const std::string& username, std::optional<std::int64_t> user_id,
                       const std::string& reason, const client_info& client,
                       std::function<void(login_result)>& done);
   void audit(audit_event ev);
+  void audit_then(audit_event ev, std::function<void()> then);
 
   login_service_deps deps_;
 };

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -227,6 +228,55 @@ TEST_CASE("held events are committed once the database comes back", "[actors]") 
   CHECK(w.flush() == 0);
   // The commit that was answered "false" stays unwritten.
   CHECK(count_of(*sql, "SELECT COUNT(*) FROM login_logs WHERE event_type = 'refused'") == 0);
+}
+
+TEST_CASE("a kept event with a callback hears true after its commit", "[actors]") {
+  audit_world w;
+  w.start({});
+  test_support::write_blocker blocker(w.db);
+  std::promise<bool> heard;
+  solod::end_reply on_commit = [&heard](bool ok) { heard.set_value(ok); };
+  caf::anon_send(w.audit, solod::audit_atom::value, make_event(1, "kept"), on_commit);
+  auto fut = heard.get_future();
+  // Not before the commit: the write lock is held elsewhere.
+  CHECK(fut.wait_for(300ms) == std::future_status::timeout);
+  blocker.release();
+  REQUIRE(fut.wait_for(30s) == std::future_status::ready);
+  CHECK(fut.get());
+  CHECK(w.rows("kept") == 1);
+}
+
+TEST_CASE("a kept event whose commit fails hears false once and is retried", "[actors]") {
+  test_support::temp_dir dir;
+  const auto blocked_dir = dir.path() + "/db";
+  { std::ofstream(blocked_dir) << "x"; }
+  audit_world w;
+  solod::audit_actor_options opts;
+  opts.url = solod::database_url::parse("sqlite3://" + blocked_dir + "/a.db");
+  w.start(opts);
+
+  std::atomic<int> calls{0};
+  std::promise<bool> heard;
+  solod::end_reply on_commit = [&](bool ok) {
+    if (calls++ == 0) {
+      heard.set_value(ok);
+    }
+  };
+  caf::anon_send(w.audit, solod::audit_atom::value, make_event(1, "kept"), on_commit);
+  auto fut = heard.get_future();
+  REQUIRE(fut.wait_for(30s) == std::future_status::ready);
+  CHECK_FALSE(fut.get());
+
+  std::filesystem::remove(blocked_dir);
+  {
+    auto sql = solod::open_database(opts.url);
+    solod::migrate(*sql, opts.url.dialect);
+  }
+  auto sql = solod::open_database(opts.url);
+  // Unlike a refused commit request, the event was kept: it is written on the retry.
+  CHECK(eventually(
+    [&] { return count_of(*sql, "SELECT COUNT(*) FROM login_logs WHERE event_type = 'kept'") == 1; }, 30s));
+  CHECK(calls.load() == 1);
 }
 
 TEST_CASE("events beyond max_held are dropped while the database is down", "[actors]") {
