@@ -4,31 +4,24 @@
 #include "storage/webhook_queue.hpp"
 #include "util/clock.hpp"
 #include "util/metrics.hpp"
+#include "util/secret_file.hpp"
 #include "util/thread_name.hpp"
 
 #include <soci/soci.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <fstream>
-#include <sstream>
 
 namespace solod {
 
 namespace {
 
-std::string read_secret_file(const std::string& path, const std::string& url) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+std::string read_endpoint_secret(const std::string& path, const std::string& url) {
+  auto secret = read_secret_file(path);
+  if (!secret) {
     throw config_error("webhooks.endpoints '" + url + "': cannot read secret_file '" + path + "'");
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string secret = s.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
-    secret.pop_back();
-  }
-  return secret;
+  return *secret;
 }
 
 long long unix_seconds(time_point t) {
@@ -44,7 +37,7 @@ std::vector<webhook_receiver> load_webhook_receivers(const webhooks_config& cfg)
     if (!target) {
       throw config_error("webhooks.endpoints '" + e.url + "': not a URL solod can send to");
     }
-    auto key = decode_webhook_secret(read_secret_file(e.secret_file, e.url));
+    auto key = decode_webhook_secret(read_endpoint_secret(e.secret_file, e.url));
     if (!key) {
       throw config_error("webhooks.endpoints '" + e.url + "': the secret in '" + e.secret_file +
                          "' is not whsec_ followed by the base64 of 24 to 64 bytes");

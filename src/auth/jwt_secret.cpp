@@ -2,30 +2,23 @@
 
 #include "auth/jwt.hpp"
 #include "util/random.hpp"
+#include "util/secret_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace solod {
 
 namespace {
 
 std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto secret = read_secret_file(path);
+  if (!secret) {
     throw config_error(what + ": cannot read '" + path + "'");
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string out = s.str();
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
+  return *secret;
 }
 
 void check_length(const std::string& secret, const std::string& source) {

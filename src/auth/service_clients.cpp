@@ -1,30 +1,23 @@
 #include "auth/service_clients.hpp"
 
 #include "util/query_string.hpp"
+#include "util/secret_file.hpp"
 
 #include <sodium.h>
 #include <strings.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace solod {
 
 namespace {
 
 std::string read_secret(const std::string& path, const std::string& id) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto secret = read_secret_file(path);
+  if (!secret) {
     throw config_error("services.clients '" + id + "': cannot read secret_file '" + path + "'");
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string secret = s.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
-    secret.pop_back();
-  }
-  return secret;
+  return *secret;
 }
 
 /// Standard base64 with padding, as HTTP Basic uses; nothing when malformed.

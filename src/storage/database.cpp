@@ -1,5 +1,7 @@
 #include "storage/database.hpp"
 
+#include "util/secret_file.hpp"
+
 #include "storage/pg_conninfo.hpp"
 
 #include <soci/soci.h>
@@ -14,9 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace solod {
 
@@ -75,17 +75,11 @@ private:
 };
 
 std::string read_password_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto secret = read_secret_file(path);
+  if (!secret) {
     throw database_error("database.password_file: cannot read '" + path + "'");
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string out = s.str();
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
-    out.pop_back();
-  }
-  return out;
+  return *secret;
 }
 
 } // namespace
