@@ -164,7 +164,8 @@ void api_router::handle(http_request req, responder respond) const {
   }
   if (req.path == "/healthz" || req.path == "/metrics") {
     if (req.method != "GET" && req.method != "HEAD") {
-      respond(error_response(405, "method_not_allowed", "use GET").with_header("Allow", "GET"));
+      respond(error_response(405, "method_not_allowed", "use GET or HEAD")
+                .with_header("Allow", "GET, HEAD"));
       return;
     }
     if (req.path == "/healthz") {

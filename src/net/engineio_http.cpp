@@ -66,7 +66,8 @@ connection_info engineio_connection_info(const http_request& req, std::string tr
 void serve_engineio_polling(const net_context& ctx, const http_request& req,
                             boost::asio::any_io_executor home, responder respond) {
   if (req.method != "GET" && req.method != "POST") {
-    respond(error_response(405, "method_not_allowed", "Engine.IO polling takes GET and POST"));
+    respond(error_response(405, "method_not_allowed", "Engine.IO polling takes GET and POST")
+              .with_header("Allow", "GET, POST"));
     return;
   }
   auto checked = checked_query(ctx, req, "polling");
@@ -82,7 +83,8 @@ void serve_engineio_polling(const net_context& ctx, const http_request& req,
       return;
     }
     if (ctx.engineio->size() >= static_cast<std::size_t>(ctx.cfg->server.max_connections)) {
-      respond(error_response(503, "unavailable", "too many Socket.IO sessions; try again later"));
+      respond(error_response(503, "unavailable", "too many Socket.IO sessions; try again later")
+                .with_header("Retry-After", "1"));
       return;
     }
     // Counted per client address like a socket: one address must not open
@@ -92,7 +94,8 @@ void serve_engineio_polling(const net_context& ctx, const http_request& req,
       slot = ctx.limiter->try_admit(req.client_ip);
       if (!slot) {
         respond(error_response(503, "unavailable",
-                               "too many connections from this address; try again later"));
+                               "too many connections from this address; try again later")
+                  .with_header("Retry-After", "1"));
         return;
       }
     }
@@ -127,7 +130,8 @@ engineio_upgrade check_engineio_upgrade(const net_context& ctx, const http_reque
   auto sid = q.find("sid");
   if (sid == q.end()) {
     if (ctx.engineio->size() >= static_cast<std::size_t>(ctx.cfg->server.max_connections)) {
-      return error_response(503, "unavailable", "too many Socket.IO sessions; try again later");
+      return error_response(503, "unavailable", "too many Socket.IO sessions; try again later")
+        .with_header("Retry-After", "1");
     }
     return std::shared_ptr<engineio_session>();
   }

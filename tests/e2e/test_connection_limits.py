@@ -130,14 +130,14 @@ class PerAddressCapTest(SolodTestCase):
                 conn.request("GET", "/socket.io/?EIO=4&transport=polling",
                              headers={"Connection": "close"})
                 r = conn.getresponse()
-                return r.status, r.read().decode()
+                return r.status, r.read().decode(), r.getheader("Retry-After")
             except OSError:
-                return None, ""  # the socket itself was over the cap
+                return None, "", None  # the socket itself was over the cap
             finally:
                 conn.close()
         # A socket of the last request may not be given back yet: retry a
         # refusal for a while; only the cap refuses for good.
-        opened, last = 0, (None, "")
+        opened, last = 0, (None, "", None)
         for _ in range(4):
             attempts = []
 
@@ -154,6 +154,7 @@ class PerAddressCapTest(SolodTestCase):
         # Three places: the sessions and the one socket asking for the next.
         self.assertEqual(opened, 2)
         self.assertIn("too many connections from this address", refusal)
+        self.assertEqual(last[2], "1", "a 503 says when to try again")
         # Another address still opens one.
         conn = http.client.HTTPConnection(s.host, s.port, timeout=5, source_address=("127.0.0.2", 0))
         self.addCleanup(conn.close)

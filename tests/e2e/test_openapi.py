@@ -285,6 +285,14 @@ class ServedDocumentTest(SolodTestCase):
                 r = self.s.request(method, "/api/openapi.json", {})
                 self.assert_error(r, 405, "method_not_allowed")
                 self.assertEqual(r.header("Allow"), "GET, HEAD")
+        # Every 405 names what the path takes (README "HTTP API").
+        for method, path, allow in [("DELETE", "/healthz", "GET, HEAD"), ("PUT", "/metrics", "GET, HEAD"),
+                                    ("PUT", "/socket.io/?EIO=4&transport=polling", "GET, POST"),
+                                    ("GET", "/api/login", "POST")]:
+            with self.subTest(method=method, path=path):
+                r = self.s.request(method, path, {} if method != "GET" else None)
+                self.assert_error(r, 405, "method_not_allowed")
+                self.assertEqual(r.header("Allow"), allow)
 
     # -- the checker refuses what the document does not say ---------------------------------
 
