@@ -58,7 +58,11 @@ std::chrono::milliseconds webhook_backoff(int attempts) {
   return i < schedule.size() ? schedule[i] : hours{4};
 }
 
-webhook_worker::webhook_worker(webhook_worker_options opts) : opts_(std::move(opts)) {}
+webhook_worker::webhook_worker(webhook_worker_options opts) : opts_(std::move(opts)) {
+  for (const auto& r : opts_.receivers) {
+    endpoints_.push_back(r.endpoint);
+  }
+}
 
 webhook_worker::~webhook_worker() {
   stop();
@@ -125,11 +129,7 @@ bool webhook_worker::round(soci::session& sql, bool& leading) {
     }
   }
   const auto now = opts_.clk->now();
-  std::vector<webhook_endpoint> endpoints;
-  for (const auto& r : opts_.receivers) {
-    endpoints.push_back(r.endpoint);
-  }
-  const auto fanned = queue.fan_out(endpoints, now, 500);
+  const auto fanned = queue.fan_out(endpoints_, now, 500);
   const auto due = queue.due(now, 100);
   for (const auto& d : due) {
     if (stopping_) {
@@ -141,7 +141,9 @@ bool webhook_worker::round(soci::session& sql, bool& leading) {
     queue.prune(now - opts_.keep_done, 10000);
     last_prune_ = now;
   }
-  if (opts_.stats) {
+  // The gauges once a second: a scrape needs no fresher, the idle loop no more queries.
+  if (opts_.stats && now - last_backlog_ >= std::chrono::seconds{1}) {
+    last_backlog_ = now;
     const auto backlog = queue.backlog();
     opts_.stats->webhook_pending = static_cast<std::int64_t>(backlog.pending);
     opts_.stats->webhook_queue_age_ms =

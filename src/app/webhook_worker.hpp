@@ -78,7 +78,9 @@ private:
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::vector<webhook_endpoint> endpoints_; ///< of `opts_.receivers`, for the fan-out
   time_point last_prune_{};
+  time_point last_backlog_{};
 };
 
 } // namespace solod

@@ -411,9 +411,10 @@ void api_router::do_introspect(const http_request& req, responder respond) const
               .with_header("WWW-Authenticate", "Basic realm=\"solod\", charset=\"UTF-8\""));
     return;
   }
+  constexpr std::string_view form_type = "application/x-www-form-urlencoded";
   const auto& type = req.header("Content-Type");
   const auto form = parse_query(req.body);
-  if (strncasecmp(type.c_str(), "application/x-www-form-urlencoded", 33) != 0 || !form ||
+  if (strncasecmp(type.c_str(), form_type.data(), form_type.size()) != 0 || !form ||
       !form->contains("token")) {
     respond(error_response(400, "invalid_request",
                            "the body must be application/x-www-form-urlencoded with token=..."));

@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unittest  # noqa: E402
 
 from solod_harness import SolodTestCase, jwt_decode, jwt_encode, wait_until  # noqa: E402
+from webhook_receiver import write_secret  # noqa: E402
 
 PASSWORD = "introspect-password"
 BILLING_SECRET = "b1ll1ng-s3cret-0123456789abcdef"
@@ -24,14 +25,6 @@ NO_LIMITS = {"login_per_ip_per_minute": 100000, "lockout_threshold": 1000}
 
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-
-
-def write_secret(directory: str, name: str, secret: str) -> str:
-    path = os.path.join(directory, name)
-    with open(path, "w") as f:
-        f.write(secret + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 class IntrospectTest(SolodTestCase):
