@@ -84,6 +84,7 @@ struct audit_state {
     batch.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       batch.push_back(held[i].event);
+      batch.back().legal_basis = opts.legal_basis.of(batch.back().event_type);
     }
     auto started = std::chrono::steady_clock::now();
     try {

@@ -27,6 +27,7 @@ struct audit_actor_options {
   std::chrono::milliseconds flush_interval{10};
   std::size_t max_held = 1'000'000; ///< events kept while the database is down; more are dropped
   metrics* stats = nullptr;         ///< may be null (tests)
+  legal_basis_config legal_basis;   ///< stamped on each row by its event type
 };
 
 /// Spawns the audit actor on a thread of its own (it blocks in SOCI).

@@ -1,6 +1,7 @@
 #include "actors/retention_actor.hpp"
 
 #include "actors/messages.hpp"
+#include "storage/audit_stats.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
@@ -47,6 +48,19 @@ void sweep(retention_self* self) {
   }
 }
 
+/// Fills the statistics cache with the hours closed since the last sweep, so
+/// the dashboard's first look at the last month reads only cached hours.
+void warm_stats(const retention_options& opts) {
+  if (opts.stats_warm_days <= 0) {
+    return;
+  }
+  const auto now = opts.clk->now();
+  const auto from = now - std::chrono::hours{24} * opts.stats_warm_days;
+  opts.db->try_submit(
+    [from, now](soci::session& sql) { audit_stats(sql).report(from, now, stats_bucket::day, now); },
+    [](const std::string& what) { spdlog::warn("retention: statistics cache not filled: {}", what); });
+}
+
 caf::behavior retention_actor(retention_self* self, retention_options opts) {
   self->state.opts = opts;
   self->send(self, sweep_atom::value);
@@ -69,6 +83,7 @@ caf::behavior retention_actor(retention_self* self, retention_options opts) {
       }
       st.deleted_this_sweep = 0;
       st.anonymised_this_sweep = 0;
+      warm_stats(st.opts);
       self->delayed_send(self, st.opts.period, sweep_atom::value);
     },
   };

@@ -411,6 +411,7 @@ void begin_login(user_self* self, const login_request& req, login_reply reply) {
   s.expires_at = add_saturating(now, ctx->cfg->auth.token_ttl);
   s.ip_address = req.ip;
   s.user_agent = req.user_agent;
+  s.legal_basis = ctx->cfg->legal_basis.sessions;
 
   auto self_handle = caf::actor_cast<caf::actor>(self);
   // deny_new is decided again in the database, under the user's row lock: a

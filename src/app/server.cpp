@@ -219,6 +219,7 @@ int run_server(const config& cfg, const environment& env) {
   audit_opts.batch_max = static_cast<std::size_t>(cfg.audit.batch_max);
   audit_opts.flush_interval = cfg.audit.flush_interval;
   audit_opts.stats = &stats;
+  audit_opts.legal_basis = cfg.legal_basis;
   auto audit = spawn_audit_actor(system, audit_opts);
 
   user_context uctx;

@@ -2,6 +2,8 @@
 
 #include "auth/credentials.hpp"
 #include "auth/password_hasher.hpp"
+#include "cli/cli_audit.hpp"
+#include "cli/subject_commands.hpp"
 #include "cli/user_import.hpp"
 #include "storage/attribute_repository.hpp"
 #include "storage/database.hpp"
@@ -38,48 +40,7 @@ std::optional<std::string> read_password(std::istream& in) {
   return line;
 }
 
-/// Records what the CLI did, like every other admin action.
-void audit_cli_action(soci::session& sql, const user_record& user, const std::string& what) {
-  audit_event ev{.timestamp = system_clock{}.now(),
-                 .event_type = "admin_action",
-                 .user_id = user.id,
-                 .username = user.username,
-                 .ip_address = "",
-                 .user_agent = "solod-cli",
-                 .status = "success",
-                 .error_message = "cli: " + what};
-  write_transaction tx(sql);
-  login_log_repository(sql).insert_batch({ev});
-  tx.commit();
-}
-
-/// Ends the user's live session (reason `admin`), audits it and, through the
-/// news in the same transaction, makes every running node kick its
-/// connections (4003) at once. Returns how many sessions it ended.
-std::size_t end_sessions_of(soci::session& sql, const user_record& user) {
-  auto now = system_clock{}.now();
-  auto ended = session_repository(sql).end_live_of(user.id, "", "admin", now);
-  std::vector<audit_event> events;
-  for (const auto& s : ended) {
-    events.push_back(audit_event{.timestamp = now,
-                                 .event_type = "session_terminated",
-                                 .user_id = user.id,
-                                 .username = user.username,
-                                 .session_id = s.id,
-                                 .ip_address = "",
-                                 .user_agent = "solod-cli",
-                                 .status = "success",
-                                 .error_message = "admin"});
-  }
-  if (!events.empty()) {
-    write_transaction tx(sql);
-    login_log_repository(sql).insert_batch(events);
-    tx.commit();
-  }
-  return ended.size();
-}
-
-int user_add(soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
+int user_add(const config& cfg, soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
              std::ostream& err) {
   if (!is_valid_username(cmd.name)) {
     err << "solod: invalid username '" << cmd.name << "' (3-32 of A-Z a-z 0-9 _ . -)\n";
@@ -102,13 +63,13 @@ int user_add(soci::session& sql, const command_line& cmd, std::istream& in, std:
     err << "solod: user '" << cmd.name << "' already exists\n";
     return 1;
   }
-  audit_cli_action(sql, *created, cmd.admin ? "user add --admin" : "user add");
+  audit_cli_action(sql, cfg.legal_basis, *created, cmd.admin ? "user add --admin" : "user add");
   out << "created user " << created->username << " (id " << created->id << ")"
       << (created->is_admin ? " as admin" : "") << "\n";
   return 0;
 }
 
-int user_change(soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
+int user_change(const config& cfg, soci::session& sql, const command_line& cmd, std::istream& in, std::ostream& out,
                 std::ostream& err) {
   user_repository users(sql);
   auto user = users.find_by_username(cmd.name);
@@ -123,17 +84,17 @@ int user_change(soci::session& sql, const command_line& cmd, std::istream& in, s
       return 2;
     }
     users.set_password(user->id, password_hasher{}.hash(*password));
-    audit_cli_action(sql, *user, "user passwd");
+    audit_cli_action(sql, cfg.legal_basis, *user, "user passwd");
     out << "password of " << user->username << " changed\n";
-    if (end_sessions_of(sql, *user) > 0) {
+    if (end_sessions_of(sql, cfg.legal_basis, *user) > 0) {
       out << "its live session was ended\n";
     }
   } else {
     bool enable = cmd.command == "user_enable";
     users.set_active(user->id, enable);
-    audit_cli_action(sql, *user, enable ? "user enable" : "user disable");
+    audit_cli_action(sql, cfg.legal_basis, *user, enable ? "user enable" : "user disable");
     out << user->username << (enable ? " enabled" : " disabled") << "\n";
-    if (!enable && end_sessions_of(sql, *user) > 0) {
+    if (!enable && end_sessions_of(sql, cfg.legal_basis, *user) > 0) {
       out << "its live session was ended\n";
     }
   }
@@ -143,7 +104,7 @@ int user_change(soci::session& sql, const command_line& cmd, std::istream& in, s
 /// `solod user attr NAME [KEY [VALUE]]`: lists (KEY, TAB, type, TAB, value
 /// per line), shows one value, sets one (`--type`, else its type so far, else
 /// string) or deletes one (`--delete`).
-int user_attr(soci::session& sql, const command_line& cmd, std::ostream& out, std::ostream& err) {
+int user_attr(const config& cfg, soci::session& sql, const command_line& cmd, std::ostream& out, std::ostream& err) {
   auto user = user_repository(sql).find_by_username(cmd.name);
   if (!user) {
     err << "solod: no user named '" << cmd.name << "'\n";
@@ -163,7 +124,7 @@ int user_attr(soci::session& sql, const command_line& cmd, std::ostream& out, st
       err << "solod: " << user->username << " has no attribute " << key << "\n";
       return 1;
     }
-    audit_cli_action(sql, *user, "user attr " + key + " --delete");
+    audit_cli_action(sql, cfg.legal_basis, *user, "user attr " + key + " --delete");
     out << "deleted attribute " << key << " of " << user->username << "\n";
     return 0;
   }
@@ -182,7 +143,7 @@ int user_attr(soci::session& sql, const command_line& cmd, std::ostream& out, st
     return 2;
   }
   attributes.put(user->id, user_attribute{key, type, *value});
-  audit_cli_action(sql, *user, "user attr " + key + " (" + type + ")");
+  audit_cli_action(sql, cfg.legal_basis, *user, "user attr " + key + " (" + type + ")");
   out << "set attribute " << key << " (" << type << ") of " << user->username << "\n";
   return 0;
 }
@@ -260,20 +221,26 @@ int run_admin_command(const config& cfg, const environment& env, const command_l
       return 0;
     }
     if (cmd.command == "user_add") {
-      return user_add(*sql, cmd, in, out, err);
+      return user_add(cfg, *sql, cmd, in, out, err);
     }
     if (cmd.command == "user_passwd" || cmd.command == "user_disable" ||
         cmd.command == "user_enable") {
-      return user_change(*sql, cmd, in, out, err);
+      return user_change(cfg, *sql, cmd, in, out, err);
     }
     if (cmd.command == "user_import") {
       return run_user_import(*sql, cmd, out, err);
     }
     if (cmd.command == "user_attr") {
-      return user_attr(*sql, cmd, out, err);
+      return user_attr(cfg, *sql, cmd, out, err);
     }
     if (cmd.command == "audit_export") {
       return audit_export(*sql, cmd, out, err);
+    }
+    if (cmd.command == "session_export") {
+      return session_export(*sql, cmd, out, err);
+    }
+    if (cmd.command == "user_export" || cmd.command == "user_erase") {
+      return subject_command(cfg, *sql, cmd, out, err);
     }
     err << "solod: unknown command " << cmd.command << "\n";
     return 2;

@@ -20,6 +20,12 @@ Usage:
   solod user attr NAME [KEY [VALUE]] [--type T] [--delete]
                                              list, show, set or delete a user's attributes
                                              (T: string, integer, float, boolean, json)
+  solod user export NAME                     everything held about a user, as JSON (GDPR art. 15)
+  solod user erase NAME                      end the session, delete the profile, pseudonymize
+                                             the user's rows (GDPR art. 17)
+  solod session export [--from ISO] [--to ISO] [--user NAME] [--ip IP] [--reason R]
+                    [--active true|false] [--format csv|json]
+                                             write the session history to stdout
   solod migrate                              create or upgrade the schema, then exit
   solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json]
                                              write the audit log to stdout
@@ -111,6 +117,15 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       cmd.to = value("--to");
     } else if (a == "--user") {
       cmd.user = value("--user");
+    } else if (a == "--ip") {
+      cmd.ip = value("--ip");
+    } else if (a == "--reason") {
+      cmd.reason = value("--reason");
+    } else if (a == "--active") {
+      cmd.active = value("--active");
+      if (cmd.active != "true" && cmd.active != "false") {
+        throw usage_error("--active must be true or false");
+      }
     } else if (a == "--format") {
       cmd.format = value("--format");
       cmd.format_given = true;
@@ -146,7 +161,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     cmd.command = "serve";
   } else if (words[0] == "user") {
     if (words.size() < 2) {
-      throw usage_error("usage: solod user add|passwd|disable|enable|attr NAME, or solod user import FILE");
+      throw usage_error("usage: solod user add|passwd|disable|enable|attr|export|erase NAME, or solod user import FILE");
     }
     const auto& verb = words[1];
     if (verb == "import") {
@@ -163,7 +178,8 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       parse_attr(words, cmd);
       return cmd;
     }
-    if (verb != "add" && verb != "passwd" && verb != "disable" && verb != "enable") {
+    if (verb != "add" && verb != "passwd" && verb != "disable" && verb != "enable" &&
+        verb != "export" && verb != "erase") {
       throw usage_error("unknown user subcommand '" + verb + "'");
     }
     expect(3, ("user " + verb + " NAME").c_str());
@@ -172,6 +188,15 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     if ((verb == "add" || verb == "passwd") && !cmd.password_stdin) {
       throw usage_error("solod user " + verb + " needs --password-stdin (passwords are never taken as arguments)");
     }
+  } else if (words[0] == "session") {
+    if (words.size() != 2 || words[1] != "export") {
+      throw usage_error("usage: solod session export [--from ISO] [--to ISO] [--user NAME] [--ip IP] "
+                        "[--reason R] [--active true|false] [--format csv|json]");
+    }
+    if (cmd.format != "csv" && cmd.format != "json") {
+      throw usage_error("--format must be csv or json");
+    }
+    cmd.command = "session_export";
   } else if (words[0] == "migrate") {
     expect(1, "migrate");
     cmd.command = "migrate";

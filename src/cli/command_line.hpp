@@ -18,14 +18,17 @@ public:
 /// What the user asked for.
 struct command_line {
   /// serve, help, version, user_add, user_passwd, user_disable, user_enable,
-  /// user_import, user_attr, migrate, audit_export, config_check
+  /// user_import, user_attr, user_export, user_erase, migrate, audit_export,
+  /// session_export, config_check
   std::string command = "serve";
   std::string config_file;   ///< --config FILE (anywhere)
   std::string name;          ///< the user for user subcommands
   bool admin = false;        ///< --admin
   std::optional<std::string> full_name, email; ///< --full-name, --email
   bool password_stdin = false;
-  std::string from, to, user; ///< audit export filters
+  std::string from, to, user; ///< audit and session export filters
+  std::string ip, reason;     ///< session export filters
+  std::string active;         ///< session export: "", "true" (live) or "false" (ended)
   std::string format = "csv";
   bool format_given = false;  ///< --format was on the command line
   // -- user import (SPEC §9)

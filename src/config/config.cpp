@@ -475,16 +475,55 @@ bool non_empty(const std::string& s) {
 // -- the table itself -------------------------------------------------------------
 
 /// Sections in SPEC order; `render_config` writes them in this order.
-const std::array<std::string, 9> section_names = {"server",   "auth",  "limits", "socketio", "database",
-                                                  "audit",    "log",   "services", "webhooks"};
+const std::array<std::string, 10> section_names = {"server",   "auth",     "limits",   "socketio",
+                                                   "database", "audit",    "log",      "services",
+                                                   "webhooks", "legal_basis"};
 
-const std::vector<key_def>& keys() {
+/// The grounds of GDPR art. 6(1) (KVKK art. 5 has the same ones).
+const std::vector<std::pair<std::string, std::string>> legal_bases = {
+  {"consent", "consent"},
+  {"contract", "contract"},
+  {"legal_obligation", "legal_obligation"},
+  {"vital_interests", "vital_interests"},
+  {"public_task", "public_task"},
+  {"legitimate_interests", "legitimate_interests"},
+};
+
+/// The `[legal_basis]` keys: one per audit event type, then `sessions`.
+const std::vector<std::pair<std::string, std::string legal_basis_config::*>>& legal_basis_fields() {
+  using c = legal_basis_config;
+  static const std::vector<std::pair<std::string, std::string c::*>> fields = {
+    {"register", &c::register_event},
+    {"login_success", &c::login_success},
+    {"login_failure", &c::login_failure},
+    {"logout", &c::logout},
+    {"session_superseded", &c::session_superseded},
+    {"session_terminated", &c::session_terminated},
+    {"session_expired", &c::session_expired},
+    {"account_locked", &c::account_locked},
+    {"ws_auth_failure", &c::ws_auth_failure},
+    {"admin_action", &c::admin_action},
+    {"sessions", &c::sessions},
+  };
+  return fields;
+}
+
+std::vector<key_def> legal_basis_keys() {
+  std::vector<key_def> out;
+  for (const auto& [name, member] : legal_basis_fields()) {
+    out.push_back(choice_key("legal_basis", name, at(&config::legal_basis, member), legal_bases));
+  }
+  return out;
+}
+
+/// Every key but the `[legal_basis]` ones, in SPEC order.
+std::vector<key_def> core_keys() {
   using std::chrono::days;
   using std::chrono::hours;
   using std::chrono::milliseconds;
   using std::chrono::minutes;
   using std::chrono::seconds;
-  static const std::vector<key_def> table = {
+  return {
       string_key("server", "listen", at(&config::server, &server_config::listen),
                  "HOST:PORT such as 127.0.0.1:8443 or [::1]:8443", is_listen_address),
       choice_key("server", "tls", at(&config::server, &server_config::tls),
@@ -585,6 +624,15 @@ const std::vector<key_def>& keys() {
       duration_key("webhooks", "retry_for", at(&config::webhooks, &webhooks_config::retry_for), seconds{1},
                    days{30}),
   };
+}
+
+const std::vector<key_def>& keys() {
+  static const std::vector<key_def> table = [] {
+    auto all = core_keys();
+    auto extra = legal_basis_keys();
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  }();
   return table;
 }
 
@@ -998,6 +1046,24 @@ std::string render_config(const config& cfg) {
         out += def.name + " = " + def.render(cfg) + "\n";
       }
     }
+  }
+  return out;
+}
+
+const std::string& legal_basis_config::of(std::string_view event_type) const {
+  for (const auto& [name, member] : legal_basis_fields()) {
+    if (name == event_type) {
+      return this->*member;
+    }
+  }
+  static const std::string fallback = "legal_obligation";
+  return fallback;
+}
+
+std::vector<std::pair<std::string, std::string>> legal_basis_config::all() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, member] : legal_basis_fields()) {
+    out.emplace_back(name, this->*member);
   }
   return out;
 }

@@ -154,6 +154,29 @@ struct webhooks_config {
   bool operator==(const webhooks_config&) const = default;
 };
 
+/// [legal_basis]: the GDPR art. 6 / KVKK art. 5 ground on which each kind of
+/// record is kept; stamped on each row when it is written.
+struct legal_basis_config {
+  std::string register_event = "legal_obligation";
+  std::string login_success = "legal_obligation";
+  std::string login_failure = "legal_obligation";
+  std::string logout = "legal_obligation";
+  std::string session_superseded = "legal_obligation";
+  std::string session_terminated = "legal_obligation";
+  std::string session_expired = "legal_obligation";
+  std::string account_locked = "legal_obligation";
+  std::string ws_auth_failure = "legal_obligation";
+  std::string admin_action = "legal_obligation";
+  std::string sessions = "legal_obligation"; ///< rows of `sessions`
+
+  /// The basis of audit rows of `event_type` (legal_obligation for a type without a key).
+  const std::string& of(std::string_view event_type) const;
+  /// Every key and its basis, in SPEC order (for the data-subject export).
+  std::vector<std::pair<std::string, std::string>> all() const;
+
+  bool operator==(const legal_basis_config&) const = default;
+};
+
 /// The whole effective configuration.
 struct config {
   server_config server;
@@ -165,6 +188,7 @@ struct config {
   log_config log;
   services_config services;
   webhooks_config webhooks;
+  legal_basis_config legal_basis;
   /// Where data/ lives (secrets, certificate); the directory of relative paths.
   std::string data_dir = "data";
 

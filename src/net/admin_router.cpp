@@ -8,11 +8,14 @@
 #include "auth/hashing_pool.hpp"
 #include "auth/legacy_hash.hpp"
 #include "auth/password_hasher.hpp"
+#include "net/admin_query.hpp"
+#include "net/csv_stream.hpp"
 #include "net/json_views.hpp"
 #include "storage/attribute_repository.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
+#include "storage/user_activity.hpp"
 #include "storage/user_repository.hpp"
 #include "util/clock.hpp"
 #include "util/csv.hpp"
@@ -33,55 +36,10 @@ namespace solod {
 namespace {
 
 using json = nlohmann::json;
-using params = std::map<std::string, std::string>;
+using namespace admin_query;
 
 /// Rows per CSV chunk: memory stays bounded whatever the export's size.
 constexpr std::size_t csv_batch_rows = 2000;
-
-http_response unavailable() {
-  return error_response(503, "unavailable", "database unavailable").with_header("Retry-After", "1");
-}
-
-http_response bad_input(const std::string& message) {
-  return error_response(400, "invalid_input", message);
-}
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-  std::int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-/// The query's limit (1..max, default `fallback`); nothing when malformed.
-std::optional<std::size_t> parse_limit(const params& p, std::size_t fallback, std::size_t max) {
-  auto it = p.find("limit");
-  if (it == p.end() || it->second.empty()) {
-    return fallback;
-  }
-  auto v = parse_int(it->second);
-  if (!v || *v < 1 || static_cast<std::size_t>(*v) > max) {
-    return std::nullopt;
-  }
-  return static_cast<std::size_t>(*v);
-}
-
-/// Reads a time filter; false when present but not ISO-8601.
-bool parse_time(const params& p, const char* key, std::optional<time_point>& out) {
-  auto it = p.find(key);
-  if (it == p.end() || it->second.empty()) {
-    return true;
-  }
-  out = parse_iso8601(it->second);
-  return out.has_value();
-}
-
-std::string param(const params& p, const char* key) {
-  auto it = p.find(key);
-  return it == p.end() ? "" : it->second;
-}
 
 /// The audit filter and position of a listing request, or the 400 to answer.
 struct audit_query {
@@ -224,6 +182,10 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
   }
   if (path.rfind("/api/admin/users/", 0) == 0) {
     auto rest = std::string_view(path).substr(17);
+    if (rest.ends_with("/export") || rest.ends_with("/erase")) {
+      subject_route(sql, req, admin, rest, respond);
+      return;
+    }
     if (auto slash = rest.find('/'); slash != std::string_view::npos) {
       user_attribute_route(sql, req, admin, rest.substr(0, slash), rest.substr(slash), respond);
       return;
@@ -241,6 +203,22 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
   if (path == "/api/admin/sessions") {
     if (m == "GET") {
       list_sessions(sql, req, respond);
+    } else {
+      method_not_allowed("GET");
+    }
+    return;
+  }
+  if (path == "/api/admin/sessions.csv") {
+    if (m == "GET" || m == "HEAD") {
+      export_sessions_csv(req, admin, respond);
+    } else {
+      method_not_allowed("GET, HEAD");
+    }
+    return;
+  }
+  if (path == "/api/admin/stats") {
+    if (m == "GET") {
+      stats(sql, req, respond);
     } else {
       method_not_allowed("GET");
     }
@@ -290,11 +268,21 @@ void admin_router::list_users(soci::session& sql, const http_request& req,
   }
   auto q = param(*p, "q");
   user_repository users(sql);
+  const auto page = users.list(q, *limit, static_cast<std::size_t>(*offset));
+  std::vector<std::int64_t> ids;
+  for (const auto& u : page) {
+    ids.push_back(u.id);
+  }
+  const auto summaries = user_activity(sql).summaries(ids, deps_.clk->now());
   json list = json::array();
-  for (const auto& u : users.list(q, *limit, static_cast<std::size_t>(*offset))) {
+  for (const auto& u : page) {
     auto j = user_json(u);
     // Imported and not yet logged in since: the hash is still the old system's.
     j["legacy_credentials"] = is_legacy_hash(u.password_hash);
+    const auto& summary = summaries.at(u.id);
+    j["logins_total"] = summary.logins_total;
+    j["failures_24h"] = summary.failures_24h;
+    j["erased"] = u.erased_at.has_value();
     list.push_back(std::move(j));
   }
   respond(json_response(200, dump(json{{"users", list}, {"total", users.count(q)}})));
@@ -562,77 +550,6 @@ void admin_router::put_attribute(soci::session& sql, const http_request& req,
 
 // -- sessions -------------------------------------------------------------------
 
-void admin_router::list_sessions(soci::session& sql, const http_request& req,
-                                 responder respond) const {
-  auto p = parse_query(req.query);
-  if (!p) {
-    respond(bad_input("malformed query string"));
-    return;
-  }
-  session_filter filter;
-  auto active = param(*p, "active");
-  if (!active.empty() && active != "true" && active != "false") {
-    respond(bad_input("active must be true or false"));
-    return;
-  }
-  filter.active_only = active == "true";
-  filter.username = param(*p, "user");
-  filter.ip = param(*p, "ip");
-  if (!parse_time(*p, "from", filter.from) || !parse_time(*p, "to", filter.to)) {
-    respond(bad_input("from and to must be ISO-8601 dates or times"));
-    return;
-  }
-  auto limit = parse_limit(*p, 50, 1000);
-  if (!limit) {
-    respond(bad_input("limit must be 1-1000"));
-    return;
-  }
-  std::optional<page_position> after;
-  if (auto c = param(*p, "cursor"); !c.empty()) {
-    after = page_position::decode(c);
-    if (!after) {
-      respond(bad_input("unknown cursor"));
-      return;
-    }
-  }
-  // One row more than the page: it says whether another page exists, so the
-  // cursor is null on the last page even when that page is exactly full.
-  auto rows = session_repository(sql).page(filter, *limit + 1, after);
-  const bool more = rows.size() > *limit;
-  rows.resize(std::min(rows.size(), *limit));
-  json list = json::array();
-  for (const auto& s : rows) {
-    // Live sessions: their connections on every node, and which node holds each.
-    json connection_list = json::array();
-    if (!s.logout_ts) {
-      for (const auto& c : cluster_repository(sql).connections_of(s.id)) {
-        connection_list.push_back(json{{"id", c.connection_id.substr(0, 8)},
-                                       {"node", c.node_id},
-                                       {"ip", c.ip_address},
-                                       {"connected_at", format_iso8601(c.connected_at)}});
-      }
-    }
-    auto connections = connection_list.size();
-    list.push_back(json{
-      {"id", s.id},
-      {"user_id", s.user_id},
-      {"username", s.username},
-      {"created_at", format_iso8601(s.login_ts)},
-      {"ended_at", s.logout_ts ? json(format_iso8601(*s.logout_ts)) : json()},
-      {"end_reason", s.end_reason.empty() ? json() : json(s.end_reason)},
-      {"ip", s.ip_address},
-      {"user_agent", s.user_agent},
-      {"connections", connections},
-      {"connection_list", std::move(connection_list)},
-    });
-  }
-  json next;
-  if (more) {
-    next = page_position{format_iso8601(rows.back().login_ts), 0, rows.back().id}.encode();
-  }
-  respond(json_response(200, dump(json{{"sessions", list}, {"next_cursor", next}})));
-}
-
 void admin_router::end_session(soci::session& sql, const http_request& req,
                                const user_record& admin, const std::string& id,
                                responder respond) const {
@@ -641,7 +558,8 @@ void admin_router::end_session(soci::session& sql, const http_request& req,
     respond(error_response(404, "not_found", "no such live session"));
     return;
   }
-  audit_action(req, admin, "end session " + id.substr(0, 8) + " of " + s->username);
+  audit_action(req, admin,
+               "end session " + id.substr(0, 8) + " of " + s->username + " (id " + std::to_string(s->user_id) + ")");
   end_request end{s->user_id, id, end_reason::admin, req.client_ip,
                   req.header("User-Agent").substr(0, 512)};
   end_reply reply = [respond](bool ended) {
@@ -682,62 +600,6 @@ void admin_router::list_audit(soci::session& sql, const http_request& req,
   respond(json_response(200, dump(json{{"events", list}, {"next_cursor", next}})));
 }
 
-namespace {
-
-/// Produces the CSV export one batch at a time: query a batch on the
-/// database pool, write it, and only when it is on the wire query the next.
-struct csv_export : std::enable_shared_from_this<csv_export> {
-  db_pool* db = nullptr;
-  audit_filter filter;
-  std::optional<page_position> after;
-  std::shared_ptr<chunk_sink> sink;
-  bool first = true;
-
-  void next() {
-    auto self = shared_from_this();
-    bool queued = db->try_submit(
-      [self](soci::session& sql) {
-        auto rows = login_log_repository(sql).page(self->filter, csv_batch_rows, self->after);
-        std::string chunk;
-        if (self->first) {
-          chunk = csv_header();
-          self->first = false;
-        }
-        for (const auto& e : rows) {
-          chunk += csv_of(e);
-        }
-        bool more = rows.size() == csv_batch_rows;
-        if (more) {
-          self->after = page_position{format_iso8601(rows.back().timestamp), rows.back().id, ""};
-        }
-        if (chunk.empty()) {
-          self->sink->finish();
-          return;
-        }
-        self->sink->write(std::move(chunk), [self, more](bool ok) {
-          if (!ok) {
-            return; // the client went away
-          }
-          if (more) {
-            self->next();
-          } else {
-            self->sink->finish();
-          }
-        });
-      },
-      [self](const std::string& what) {
-        // The header is out: all that is left is to cut the body short.
-        spdlog::error("audit export failed: {}", what);
-        self->sink->abort();
-      });
-    if (!queued) {
-      sink->abort();
-    }
-  }
-};
-
-} // namespace
-
 void admin_router::export_audit_csv(const http_request& req, const user_record& admin,
                                     responder respond) const {
   auto parsed = parse_audit_query(req, 1000);
@@ -758,13 +620,19 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
     return;
   }
   audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
-  auto job = std::make_shared<csv_export>();
-  job->db = deps_.db;
-  job->filter = q.filter;
-  r.stream = [job](std::shared_ptr<chunk_sink> sink) {
-    job->sink = std::move(sink);
-    job->next();
-  };
+  r.stream = csv_stream(*deps_.db, csv_header(),
+                        [filter = q.filter, after = std::optional<page_position>()](
+                          soci::session& sql, std::string& chunk) mutable {
+                          auto rows = login_log_repository(sql).page(filter, csv_batch_rows, after);
+                          for (const auto& e : rows) {
+                            chunk += csv_of(e);
+                          }
+                          if (rows.size() < csv_batch_rows) {
+                            return false;
+                          }
+                          after = page_position{format_iso8601(rows.back().timestamp), rows.back().id, ""};
+                          return true;
+                        });
   respond(std::move(r));
 }
 

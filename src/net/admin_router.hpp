@@ -42,7 +42,21 @@ private:
                             std::string_view id, std::string_view rest, responder respond) const;
   void put_attribute(soci::session& sql, const http_request& req, const user_record& admin,
                      const user_record& user, const std::string& name, responder respond) const;
+  /// The session history (admin_session_history.cpp): JSON pages and the CSV.
   void list_sessions(soci::session& sql, const http_request& req, responder respond) const;
+  void export_sessions_csv(const http_request& req, const user_record& admin, responder respond) const;
+  /// `/api/admin/stats` (admin_stats.cpp).
+  void stats(soci::session& sql, const http_request& req, responder respond) const;
+  /// `/api/admin/users/{id}/export` and `.../erase` (admin_subjects.cpp).
+  void subject_route(soci::session& sql, const http_request& req, const user_record& admin,
+                     std::string_view rest, responder respond) const;
+  void export_subject(soci::session& sql, const http_request& req, const user_record& admin,
+                      std::int64_t id, responder respond) const;
+  /// Blocks (on the pool) until the audit actor has committed every event
+  /// sent to it so far; false when it could not (database down, 5 s).
+  bool audit_flushed() const;
+  void erase_subject(soci::session& sql, const http_request& req, const user_record& admin,
+                     std::int64_t id, responder respond) const;
   void end_session(soci::session& sql, const http_request& req, const user_record& admin,
                    const std::string& id, responder respond) const;
   void list_audit(soci::session& sql, const http_request& req, responder respond) const;
@@ -50,8 +64,12 @@ private:
                         responder respond) const;
   void end_user_session(std::int64_t user_id, const http_request& req,
                         std::function<void()> then) const;
+public:
+  /// Records an admin_action row of `admin` (also used by the route files).
   void audit_action(const http_request& req, const user_record& admin, const std::string& what,
                     bool allowed = true) const;
+
+private:
 
   const api_deps& deps_;
 };

@@ -146,6 +146,7 @@ void api_router::handle(http_request req, responder respond) const {
     {"/api/logout", "POST", &api_router::do_logout},
     {"/logout", "POST", &api_router::do_logout},
     {"/api/me", "GET", &api_router::do_me},
+    {"/api/me/activity", "GET", &api_router::do_activity},
     {"/protected", "GET", &api_router::do_me},
     {"/api/online", "GET", &api_router::do_online},
     {"/api/introspect", "POST", &api_router::do_introspect},

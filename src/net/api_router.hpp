@@ -65,6 +65,8 @@ private:
   void do_logout(const http_request& req, responder respond) const;
   void do_me(const http_request& req, responder respond) const;
   void do_online(const http_request& req, responder respond) const;
+  /// `/api/me/activity`: the caller's own recent logins, failures, kicks (me_activity.cpp).
+  void do_activity(const http_request& req, responder respond) const;
   /// RFC 7662 token introspection for the team's other services.
   void do_introspect(const http_request& req, responder respond) const;
   void logout(const http_request& req, const principal& who, responder respond) const;

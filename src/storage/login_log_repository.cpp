@@ -1,7 +1,7 @@
 #include "storage/login_log_repository.hpp"
 
+#include "storage/audit_stats.hpp"
 #include "storage/webhook_outbox.hpp"
-
 #include "util/time_format.hpp"
 
 #include <soci/soci.h>
@@ -85,6 +85,11 @@ void login_log_repository::insert_batch(const std::vector<audit_event>& events) 
     return;
   }
   write_login_failures(sql_, events);
+  // Rows held while the database was down may land in an hour already cached.
+  auto oldest = std::min_element(events.begin(), events.end(), [](const auto& a, const auto& b) {
+    return a.timestamp < b.timestamp;
+  });
+  forget_stats_from(sql_, oldest->timestamp);
   if (sql_.get_backend_name() == "postgresql") {
     insert_multi_row(sql_, events);
     return;
@@ -180,6 +185,18 @@ void add_filter(soci::statement& st, std::string& query, const audit_filter& fil
   if (!filter.event.empty()) {
     bind(" AND event_type = :ev", filter.event);
   }
+  if (filter.user_id) {
+    query += " AND user_id = " + std::to_string(*filter.user_id); // a number: nothing to quote
+  }
+  for (std::size_t i = 0; i < filter.events.size(); ++i) {
+    query += i == 0 ? " AND event_type IN (" : ", ";
+    values.push_back(filter.events[i]);
+    query += ":ev" + std::to_string(i);
+    st.exchange(soci::use(values.back()));
+    if (i + 1 == filter.events.size()) {
+      query += ")";
+    }
+  }
   if (filter.from) {
     bind(" AND timestamp >= :fr", format_iso8601(*filter.from));
   }
@@ -246,7 +263,11 @@ std::size_t login_log_repository::delete_older_than(time_point cutoff, std::size
                      "(SELECT id FROM login_logs WHERE timestamp < :c ORDER BY timestamp LIMIT :n)",
      soci::use(ts), soci::use(n));
   st.execute(true);
-  return static_cast<std::size_t>(st.get_affected_rows());
+  const auto deleted = static_cast<std::size_t>(st.get_affected_rows());
+  if (deleted > 0) {
+    forget_stats_before(sql_, cutoff);
+  }
+  return deleted;
 }
 
 } // namespace solod

@@ -20,6 +20,8 @@ struct audit_filter {
   std::string username; ///< exact, case-insensitive
   std::string ip;
   std::string event;
+  std::vector<std::string> events;    ///< any of these event types (none: all)
+  std::optional<std::int64_t> user_id; ///< the rows of one account (by id, not name)
   std::optional<time_point> from; ///< inclusive
   std::optional<time_point> to;   ///< exclusive
 };

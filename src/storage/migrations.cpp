@@ -176,6 +176,36 @@ const std::vector<migration>& all_migrations() {
        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at)",
        "CREATE INDEX webhook_deliveries_order ON webhook_deliveries (endpoint, user_id, state, event_id)",
      }},
+    {6,
+     {
+       // Data-subject rights (issue 14): an erased account stays as a
+       // tombstone (its sessions and audit rows keep their legal basis and
+       // their foreign key); one user's rows are found by id, not by name.
+       "ALTER TABLE users ADD COLUMN erased_at TEXT",
+       "ALTER TABLE sessions ADD COLUMN legal_basis TEXT NOT NULL DEFAULT 'legal_obligation'",
+       "CREATE INDEX login_logs_user_ts ON login_logs (user_id, timestamp, id)",
+       // Peak live sessions sweep the ends of an hour as well as its starts.
+       "CREATE INDEX sessions_logout_ts ON sessions (logout_ts)",
+       // The statistics cache: one row per closed UTC hour, derived from
+       // login_logs and sessions (stats_cache.cpp); dropping it loses nothing.
+       R"(CREATE TABLE stats_hours (
+            hour TEXT PRIMARY KEY,
+            live_at_end BIGINT NOT NULL,
+            new_sessions BIGINT NOT NULL,
+            peak_live BIGINT NOT NULL))",
+       R"(CREATE TABLE stats_events (
+            hour TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (hour, event_type, reason)))",
+       R"(CREATE TABLE stats_failures (
+            hour TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (hour, kind, name)))",
+     }},
   };
   return list;
 }

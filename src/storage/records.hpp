@@ -20,6 +20,7 @@ struct user_record {
   bool is_active = true;
   time_point created_at{};
   std::optional<time_point> last_login;
+  std::optional<time_point> erased_at; ///< set: a tombstone left by an erasure
 };
 
 /// A row of `sessions`.
@@ -34,6 +35,7 @@ struct session_record {
   std::string user_agent;
   time_point last_seen{};
   time_point expires_at{};
+  std::string legal_basis = "legal_obligation"; ///< why the row is kept ([legal_basis] sessions)
 };
 
 /// A row of `login_logs`: one audited event.

@@ -1,5 +1,6 @@
 #include "storage/session_repository.hpp"
 
+#include "storage/audit_stats.hpp"
 #include "storage/cluster_news.hpp"
 #include "storage/webhook_outbox.hpp"
 #include "storage/write_transaction.hpp"
@@ -15,13 +16,14 @@ namespace {
 
 const char* const session_columns =
   "SELECT s.id, s.user_id, u.username, s.login_ts, s.logout_ts, s.end_reason, s.ip_address, "
-  "s.user_agent, s.last_seen, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id ";
+  "s.user_agent, s.last_seen, s.expires_at, s.legal_basis FROM sessions s "
+  "JOIN users u ON u.id = s.user_id ";
 
 /// Explicit into() targets, converted to a session_record.
 struct session_row {
   std::string id;
   long long user_id = 0;
-  std::string username, login_ts, logout_ts, end_reason, ip, ua, last_seen, expires_at;
+  std::string username, login_ts, logout_ts, end_reason, ip, ua, last_seen, expires_at, legal_basis;
   soci::indicator logout_ind = soci::i_null, reason_ind = soci::i_null;
 
   template <class Statement>
@@ -36,6 +38,7 @@ struct session_row {
     st.exchange(soci::into(ua));
     st.exchange(soci::into(last_seen));
     st.exchange(soci::into(expires_at));
+    st.exchange(soci::into(legal_basis));
   }
 
   session_record to_record() const {
@@ -54,6 +57,7 @@ struct session_row {
     s.user_agent = ua;
     s.last_seen = parse_iso8601(last_seen).value_or(s.login_ts);
     s.expires_at = parse_iso8601(expires_at).value_or(time_point{});
+    s.legal_basis = legal_basis;
     return s;
   }
 };
@@ -103,6 +107,7 @@ start_result session_repository::start(const session_record& s, const std::strin
 
   write_transaction tx(sql_);
   const auto username = lock_user(sql_, user_id);
+  forget_stats_from(sql_, s.login_ts); // the statistics cache of this hour on is stale
   std::string old_id, old_expires;
   sql_ << "SELECT id, expires_at FROM sessions WHERE user_id = :u AND logout_ts IS NULL",
     soci::use(user_id), soci::into(old_id), soci::into(old_expires);
@@ -124,9 +129,9 @@ start_result session_repository::start(const session_record& s, const std::strin
     hooks.push_back(session_ended_event(user_id, username, old_id, reason, s.login_ts, by));
   }
   sql_ << "INSERT INTO sessions (id, user_id, login_ts, ip_address, user_agent, last_seen, "
-          "expires_at) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex)",
+          "expires_at, legal_basis) VALUES (:id, :u, :t, :ip, :ua, :ls, :ex, :lb)",
     soci::use(s.id), soci::use(user_id), soci::use(now), soci::use(s.ip_address),
-    soci::use(s.user_agent), soci::use(now), soci::use(expires);
+    soci::use(s.user_agent), soci::use(now), soci::use(expires), soci::use(s.legal_basis);
   sql_ << "UPDATE users SET last_login = :t WHERE id = :u", soci::use(now), soci::use(user_id);
   news.session_started(s, result.ended.value_or(""));
   news.publish(sql_);
@@ -146,6 +151,7 @@ bool session_repository::end(const std::string& id, const std::string& reason, t
     return false;
   }
   const auto username = lock_user(sql_, user_id);
+  forget_stats_from(sql_, at); // the statistics cache of this hour on is stale
   soci::statement st =
     (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
                      "WHERE id = :id AND logout_ts IS NULL",
@@ -176,6 +182,7 @@ bool session_repository::end_if_idle(const std::string& id, time_point idle_sinc
   }
   std::string reason = "expired";
   const auto username = lock_user(sql_, user_id);
+  forget_stats_from(sql_, at); // the statistics cache of this hour on is stale
   soci::statement st = (sql_.prepare << "UPDATE sessions SET logout_ts = :t, end_reason = :r "
                                         "WHERE id = :id AND logout_ts IS NULL",
                         soci::use(ts), soci::use(reason), soci::use(id));
@@ -248,6 +255,7 @@ std::vector<session_record> session_repository::end_live_of(std::int64_t user_id
   std::vector<session_record> ended;
   write_transaction tx(sql_);
   const auto username = lock_user(sql_, uid);
+  forget_stats_from(sql_, at); // the statistics cache of this hour on is stale
   {
     session_row r;
     soci::statement st(sql_);
@@ -326,6 +334,15 @@ std::vector<session_record> session_repository::page(const session_filter& filte
   };
   if (filter.active_only) {
     query += " AND s.logout_ts IS NULL";
+  }
+  if (filter.ended_only) {
+    query += " AND s.logout_ts IS NOT NULL";
+  }
+  if (!filter.end_reason.empty()) {
+    bind(" AND s.end_reason = :er", filter.end_reason);
+  }
+  if (filter.user_id) {
+    query += " AND s.user_id = " + std::to_string(*filter.user_id); // a number: nothing to quote
   }
   if (!filter.username.empty()) {
     bind(" AND lower(u.username) = lower(:un)", filter.username);

@@ -17,6 +17,9 @@ namespace solod {
 /// Which sessions a listing wants; empty fields match everything.
 struct session_filter {
   bool active_only = false;
+  bool ended_only = false;
+  std::string end_reason; ///< exact
+  std::optional<std::int64_t> user_id;
   std::string username; ///< case-insensitive
   std::string ip;
   std::optional<time_point> from; ///< login_ts, inclusive

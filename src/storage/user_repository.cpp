@@ -15,7 +15,7 @@ namespace {
 
 const char* const user_columns =
   "SELECT id, username, password_hash, full_name, email, is_admin, is_active, created_at, "
-  "last_login FROM users ";
+  "last_login, erased_at FROM users ";
 
 /// Explicit into() targets: SOCI converts each column to these C++ types,
 /// whatever the backend reports as the column's type.
@@ -23,8 +23,8 @@ struct user_row {
   long long id = 0;
   std::string username, password_hash, full_name, email;
   int is_admin = 0, is_active = 0;
-  std::string created_at, last_login;
-  soci::indicator last_login_ind = soci::i_null;
+  std::string created_at, last_login, erased_at;
+  soci::indicator last_login_ind = soci::i_null, erased_ind = soci::i_null;
 
   user_record to_record() const {
     user_record u;
@@ -39,6 +39,9 @@ struct user_row {
     if (last_login_ind == soci::i_ok) {
       u.last_login = parse_iso8601(last_login);
     }
+    if (erased_ind == soci::i_ok) {
+      u.erased_at = parse_iso8601(erased_at);
+    }
     return u;
   }
 };
@@ -50,7 +53,7 @@ std::optional<user_record> select_user(soci::session& sql, const std::string& co
   sql << user_columns + condition, soci::use(key), soci::into(r.id), soci::into(r.username),
     soci::into(r.password_hash), soci::into(r.full_name), soci::into(r.email),
     soci::into(r.is_admin), soci::into(r.is_active), soci::into(r.created_at),
-    soci::into(r.last_login, r.last_login_ind);
+    soci::into(r.last_login, r.last_login_ind), soci::into(r.erased_at, r.erased_ind);
   if (!sql.got_data()) {
     return std::nullopt;
   }
@@ -192,6 +195,7 @@ std::vector<user_record> user_repository::list(const std::string& q, std::size_t
   st.exchange(soci::into(r.is_active));
   st.exchange(soci::into(r.created_at));
   st.exchange(soci::into(r.last_login, r.last_login_ind));
+  st.exchange(soci::into(r.erased_at, r.erased_ind));
   st.exchange(soci::use(q));
   st.exchange(soci::use(pattern));
   st.exchange(soci::use(pattern));

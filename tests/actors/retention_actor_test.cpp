@@ -58,11 +58,12 @@ struct retention_world {
   }
 
   /// Starts the actor and waits for its first sweep's first batch.
-  void sweep_once(int retention_days) {
+  void sweep_once(int retention_days, int stats_warm_days = 0) {
     solod::retention_options opts;
     opts.db = &pool;
     opts.clk = &clk;
     opts.retention_days = retention_days;
+    opts.stats_warm_days = stats_warm_days;
     auto count = batches;
     opts.on_batch = [count](std::size_t, std::size_t) { ++*count; };
     retention = solod::spawn_retention_actor(*sys, opts);
@@ -97,4 +98,17 @@ TEST_CASE("a retention too long for the clock deletes nothing", "[actors][retent
   CHECK(w.rows("recent") == 1);
   CHECK(w.rows("old") == 1);
   CHECK(w.rows("ancient") == 1);
+}
+
+TEST_CASE("after a sweep the statistics cache holds the closed hours of the last days",
+          "[actors][retention][stats]") {
+  retention_world w;
+  w.add_row("recent", 3h);
+  w.sweep_once(30, 1);
+  // The clock's hour is not over, nor the one before it (not settled): 24
+  // hours of the last day are closed at most, and at least 22.
+  REQUIRE(test_support::eventually(
+    [&] { return count_of(*w.db.sql, "SELECT COUNT(*) FROM stats_hours") >= 22; }));
+  CHECK(count_of(*w.db.sql, "SELECT COUNT(*) FROM stats_hours") <= 24);
+  CHECK(count_of(*w.db.sql, "SELECT SUM(n) FROM stats_events WHERE event_type = 'login_success'") == 1);
 }

@@ -5,6 +5,7 @@ The audit log listing, its CSV export and `solod audit export` are in test_admin
 retention is in test_retention.py.
 """
 
+import datetime
 import os
 import sys
 import time
@@ -31,6 +32,14 @@ AUDIT_CSV = "/api/admin/audit.csv"
 FOREIGN_ORIGIN = "https://evil.example.net"
 
 
+def duration_ms(login_ts: str, logout_ts: str | None) -> int | None:
+    """A session's length in ms from its stored stamps; None while live."""
+    if logout_ts is None:
+        return None
+    parse = lambda t: datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
+    return round((parse(logout_ts) - parse(login_ts)).total_seconds() * 1000)
+
+
 def admin_endpoints(user_id: int, session_id: str) -> list[tuple[str, str, object]]:
     """Every admin row of SPEC §3 as (method, path, body), with harmless bodies."""
     return [
@@ -41,6 +50,10 @@ def admin_endpoints(user_id: int, session_id: str) -> list[tuple[str, str, objec
         ("DELETE", f"{SESSIONS}/{session_id}", None),
         ("GET", AUDIT, None),
         ("GET", AUDIT_CSV, None),
+        ("GET", "/api/admin/stats", None),
+        ("GET", "/api/admin/sessions.csv", None),
+        ("GET", f"{USERS}/{user_id}/export", None),
+        ("POST", f"{USERS}/{user_id}/erase", None),
     ]
 
 
@@ -595,7 +608,7 @@ class PatchUserTest(AdminCase):
 # -- sessions ---------------------------------------------------------------------------------------
 
 SESSION_KEYS = {"id", "user_id", "username", "created_at", "ended_at", "end_reason", "ip",
-                "user_agent", "connections"}
+                "user_agent", "connections", "duration_ms", "legal_basis"}
 IP_A, IP_B, IP_V6 = "198.51.100.7", "203.0.113.9", "2001:db8::42"
 
 
@@ -658,14 +671,15 @@ class SessionsTest(AdminCase):
         time.sleep(0.02)
         return t
 
-    def sessions_sql(self, active=False, user=None, ip=None, from_=None, to=None) -> list[dict]:
-        """What the listing must return, straight from the tables, newest login first."""
+    def sessions_sql(self, active=None, user=None, ip=None, from_=None, to=None) -> list[dict]:
+        """What the listing must return, straight from the tables, newest login
+        first (active: True live only, False ended only, None all)."""
         sql = ("SELECT s.id, s.user_id, u.username, s.login_ts, s.logout_ts, s.end_reason, "
-               "s.ip_address, s.user_agent FROM sessions s JOIN users u ON u.id = s.user_id "
-               "WHERE 1 = 1")
+               "s.ip_address, s.user_agent, s.legal_basis FROM sessions s "
+               "JOIN users u ON u.id = s.user_id WHERE 1 = 1")
         args = []
-        if active:
-            sql += " AND s.logout_ts IS NULL"
+        if active is not None:
+            sql += " AND s.logout_ts IS NULL" if active else " AND s.logout_ts IS NOT NULL"
         for cond, value in ((" AND lower(u.username) = lower(?)", user),
                             (" AND s.ip_address = ?", ip), (" AND s.login_ts >= ?", from_),
                             (" AND s.login_ts < ?", to)):
@@ -676,7 +690,8 @@ class SessionsTest(AdminCase):
         return [{"id": r["id"], "user_id": r["user_id"], "username": r["username"],
                  "created_at": r["login_ts"], "ended_at": r["logout_ts"],
                  "end_reason": r["end_reason"], "ip": r["ip_address"],
-                 "user_agent": r["user_agent"],
+                 "user_agent": r["user_agent"], "legal_basis": r["legal_basis"],
+                 "duration_ms": duration_ms(r["login_ts"], r["logout_ts"]),
                  "connections": self.expected_connections.get(r["id"], 0)
                  if r["logout_ts"] is None else 0} for r in rows]
 
@@ -822,7 +837,7 @@ class SessionsTest(AdminCase):
                                   "'session_terminated' AND session_id = ?", [sid])
         self.assertEqual(len(events), 1)
         self.assertEqual((events[0]["user_id"], events[0]["username"]), (uid, name))
-        self.assert_admin_action(self.admin, f"end session {sid[:8]} of {name}", user_agent=ua)
+        self.assert_admin_action(self.admin, f"end session {sid[:8]} of {name} (id {uid})", user_agent=ua)
         self.assertEqual(self.listing(user=name, active="true"), [])
         self.wait_published(sid, 0)
         ended = self.listing(user=name)
@@ -838,7 +853,7 @@ class SessionsTest(AdminCase):
                 r = self.s.request("DELETE", f"{SESSIONS}/{missing}", token=self.token)
                 self.assert_error(r, 404, "not_found")
         self.assertEqual(self.session_row(superseded["id"])["end_reason"], "superseded")
-        self.assertEqual(len(self.admin_action_rows(self.admin, f"end session {sid[:8]} of {name}")), 1)
+        self.assertEqual(len(self.admin_action_rows(self.admin, f"end session {sid[:8]} of {name} (id {uid})")), 1)
         # the user can simply log in again
         self.s.login_ok(name, PASSWORD)
 

@@ -367,7 +367,7 @@ TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
     const auto shipped = key_names(toml::parse_file(path));
     const auto rendered = key_names(toml::parse(solod::render_config(config{})));
     CHECK(shipped == rendered);
-    CHECK(shipped.size() == 48);
+    CHECK(shipped.size() == 59);
   }
 }
 
@@ -789,4 +789,28 @@ TEST_CASE("an environment override that is not UTF-8 is refused (found by fuzz.c
   CHECK_THAT(env_error_of({{"SOLOD_SERVER_STATIC_DIR", "web\xff"}}), Contains("SOLOD_SERVER_STATIC_DIR"));
   CHECK_THAT(env_error_of({{"SOLOD_SERVER_STATIC_DIR", "web\xc3"}}), Contains("UTF-8"));
   CHECK(load_text("", {{"SOLOD_SERVER_STATIC_DIR", "caf\xc3\xa9"}}).server.static_dir == "caf\xc3\xa9");
+}
+
+TEST_CASE("[legal_basis] names a GDPR ground per record kind", "[config]") {
+  SECTION("every kind defaults to legal_obligation") {
+    config c;
+    CHECK(c.legal_basis.of("login_failure") == "legal_obligation");
+    CHECK(c.legal_basis.of("no_such_event") == "legal_obligation");
+    CHECK(c.legal_basis.all().size() == 11);
+  }
+  SECTION("the environment sets one kind") {
+    auto c = load_config("", {{"SOLOD_LEGAL_BASIS_LOGIN_FAILURE", "legitimate_interests"},
+                              {"SOLOD_LEGAL_BASIS_SESSIONS", "contract"}});
+    CHECK(c.legal_basis.of("login_failure") == "legitimate_interests");
+    CHECK(c.legal_basis.sessions == "contract");
+    CHECK(c.legal_basis.of("login_success") == "legal_obligation");
+  }
+  SECTION("an unknown ground is refused, naming the key") {
+    try {
+      load_config("", {{"SOLOD_LEGAL_BASIS_LOGOUT", "because"}});
+      FAIL("accepted an unknown legal basis");
+    } catch (const config_error& e) {
+      CHECK(std::string(e.what()).find("legal_basis.logout") != std::string::npos);
+    }
+  }
 }

@@ -1,0 +1,154 @@
+#include "storage/user_erasure.hpp"
+
+#include "storage/audit_stats.hpp"
+#include "storage/cluster_news.hpp"
+#include "storage/write_transaction.hpp"
+#include "util/random.hpp"
+#include "util/time_format.hpp"
+
+#include <nlohmann/json.hpp>
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace solod {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+/// Replaces every `username`, `ip` and `user_agent` string in `j`, at any depth.
+void pseudonymize_json(nlohmann::json& j, const std::string& pseudonym) {
+  if (j.is_object()) {
+    for (auto& [key, value] : j.items()) {
+      if ((key == "username" || key == "ip" || key == "user_agent") && value.is_string() &&
+          !value.get_ref<const std::string&>().empty()) {
+        value = pseudonym;
+      } else {
+        pseudonymize_json(value, pseudonym);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& item : j) {
+      pseudonymize_json(item, pseudonym);
+    }
+  }
+}
+
+/// Webhook events of the user (and failed logins typed with its name) not yet pruned.
+void pseudonymize_webhook_events(soci::session& sql, long long user_id, const std::string& name,
+                                 const std::string& pseudonym) {
+  std::vector<std::pair<long long, std::string>> rewritten;
+  long long id = 0, owner = 0;
+  std::string payload;
+  soci::statement st = (sql.prepare << "SELECT id, user_id, payload FROM webhook_events "
+                                       "WHERE user_id = :u OR user_id = 0",
+                        soci::use(user_id), soci::into(id), soci::into(owner), soci::into(payload));
+  st.execute();
+  while (st.fetch()) {
+    auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_discarded()) {
+      continue;
+    }
+    const auto* data = j.contains("data") ? &j["data"] : nullptr;
+    const bool typed_name = owner == 0 && data && data->is_object() && data->contains("username") &&
+                            (*data)["username"].is_string() &&
+                            lower((*data)["username"].get<std::string>()) == lower(name);
+    if (owner == user_id || typed_name) {
+      pseudonymize_json(j, pseudonym);
+      rewritten.emplace_back(id, j.dump());
+    }
+  }
+  for (auto& [event_id, text] : rewritten) {
+    sql << "UPDATE webhook_events SET payload = :p WHERE id = :i", soci::use(text), soci::use(event_id);
+  }
+}
+
+/// Hours holding the failures about to be renamed: their cached top lists name them.
+std::vector<time_point> failure_stamps(soci::session& sql, long long user_id, const std::string& name) {
+  std::vector<time_point> stamps;
+  std::string ts;
+  soci::statement st =
+    (sql.prepare << "SELECT timestamp FROM login_logs WHERE event_type = 'login_failure' "
+                    "AND (user_id = :u OR lower(username) = lower(:n))",
+     soci::use(user_id), soci::use(name), soci::into(ts));
+  st.execute();
+  while (st.fetch()) {
+    if (auto t = parse_iso8601(ts)) {
+      stamps.push_back(*t);
+    }
+  }
+  return stamps;
+}
+
+} // namespace
+
+std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t id, time_point at) {
+  long long user_id = id;
+  write_transaction tx(sql_);
+  std::string name;
+  std::string erased_at;
+  soci::indicator erased_ind = soci::i_null;
+  // The row lock orders this after any session change of the user (see session_repository).
+  sql_ << std::string("SELECT username, erased_at FROM users WHERE id = :u") +
+            (is_postgresql(sql_) ? " FOR UPDATE" : ""),
+    soci::use(user_id), soci::into(name), soci::into(erased_at, erased_ind);
+  if (!sql_.got_data()) {
+    return erasure_refusal::no_such_user;
+  }
+  if (erased_ind == soci::i_ok) {
+    return erasure_refusal::already_erased;
+  }
+  long long live = 0;
+  sql_ << "SELECT COUNT(*) FROM sessions WHERE user_id = :u AND logout_ts IS NULL", soci::use(user_id),
+    soci::into(live);
+  if (live > 0) {
+    return erasure_refusal::session_live;
+  }
+  erasure_result result;
+  result.pseudonym = "erased-" + random_hex(8);
+  const std::string& p = result.pseudonym;
+  forget_stats_hours(sql_, failure_stamps(sql_, user_id, name));
+
+  // Empty fields stay empty: nothing was held there.
+  soci::statement audit =
+    (sql_.prepare << "UPDATE login_logs SET username = :p1, "
+                     "ip_address = CASE WHEN ip_address = '' THEN '' ELSE :p2 END, "
+                     "user_agent = CASE WHEN user_agent = '' THEN '' ELSE :p3 END "
+                     "WHERE user_id = :u OR lower(username) = lower(:n)",
+     soci::use(p), soci::use(p), soci::use(p), soci::use(user_id), soci::use(name));
+  audit.execute(true);
+  result.audit_rows = audit.get_affected_rows();
+  // Admin actions name their target as "NAME (id N)".
+  const std::string named = name + " (id " + std::to_string(id) + ")";
+  const std::string renamed = p + " (id " + std::to_string(id) + ")";
+  const std::string pattern = "%(id " + std::to_string(id) + ")%";
+  sql_ << "UPDATE login_logs SET error_message = REPLACE(error_message, :o, :r) "
+          "WHERE event_type = 'admin_action' AND error_message LIKE :pat",
+    soci::use(named), soci::use(renamed), soci::use(pattern);
+
+  soci::statement sessions =
+    (sql_.prepare << "UPDATE sessions SET "
+                     "ip_address = CASE WHEN ip_address = '' THEN '' ELSE :p1 END, "
+                     "user_agent = CASE WHEN user_agent = '' THEN '' ELSE :p2 END, "
+                     "system_info = '' WHERE user_id = :u",
+     soci::use(p), soci::use(p), soci::use(user_id));
+  sessions.execute(true);
+  result.sessions = sessions.get_affected_rows();
+
+  pseudonymize_webhook_events(sql_, user_id, name, p);
+  sql_ << "DELETE FROM user_attributes WHERE user_id = :u", soci::use(user_id);
+  const std::string stamp = format_iso8601(at);
+  // "!" is no hash any verifier accepts: the tombstone can never log in.
+  sql_ << "UPDATE users SET username = :p, full_name = '', email = '', password_hash = '!erased', "
+          "is_active = 0, is_admin = 0, erased_at = :t WHERE id = :u",
+    soci::use(p), soci::use(stamp), soci::use(user_id);
+  tx.commit();
+  return result;
+}
+
+} // namespace solod
