@@ -1,8 +1,10 @@
 // solod live page: one WebSocket to /ws, authenticated by the HttpOnly
 // session cookie (this script never sees the token). Shows the connection
-// status, this session, who is online, messages, and, when the session is
-// ended from elsewhere, a notice saying why. After a kick it never reconnects
-// by itself. All server data is put into the page with textContent.
+// status, this session, who is online, messages, the account's recent activity
+// (sign-ins, failures, how sessions ended), and, when the session is ended
+// from elsewhere, a notice saying why (also added on top of the activity).
+// After a kick it never reconnects by itself. All server data is put into the
+// page with textContent.
 'use strict';
 
 (function () {
@@ -79,6 +81,10 @@
     online: new Set(),      // usernames
     online_ready: false,    // the first `online` answer arrived
     pending_presence: [],   // presence events seen before that answer
+    activity: [],           // GET /api/me/activity's events
+    activity_loaded: false,
+    activity_seq: 0,
+    kick_entry: null,       // this page's own kick, shown on top of the activity
   };
 
   // -- formatting ----------------------------------------------------------------
@@ -101,6 +107,197 @@
     raw_el.title = ua || '';
     // Unrecognised: the raw string is all there is, so it is shown as the main text.
     raw_el.classList.toggle('agent-only', !summary);
+  }
+
+  // -- recent activity on the account -------------------------------------------------
+
+  /** Creates an element; `text` goes in with textContent, never as markup. */
+  function el(tag, cls, text, children) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    for (const c of children || []) {
+      if (c) e.append(c);
+    }
+    return e;
+  }
+
+  /** A table cell; `label` names the column on small screens, where rows become cards. */
+  function cell(label, children, cls) {
+    const td = el('td', cls, null, children);
+    td.dataset.label = label;
+    return td;
+  }
+
+  /** "Firefox 128 on Windows", or the raw User-Agent when not recognised. */
+  function browser_words(ua) {
+    return summarize_agent(ua) || ua || 'an unknown browser';
+  }
+
+  /** The account's events (SPEC audit types) as [label, tone]. */
+  const ACTIVITY_TEXT = {
+    login_success: ['Signed in', 'ok'],
+    login_failure: ['Sign-in failed', 'bad'],
+    logout: ['Signed out', 'plain'],
+    session_superseded: ['Signed out by a new sign-in', 'warn'],
+    session_terminated: ['Signed out by an administrator', 'warn'],
+    session_expired: ['Session expired', 'plain'],
+    account_locked: ['Account locked', 'bad'],
+  };
+
+  /** Why a sign-in failed (the audit row's detail), in words. */
+  const FAILURE_TEXT = {
+    bad_password: 'wrong password',
+    unknown_user: 'unknown user',
+    locked: 'account locked',
+    disabled: 'account disabled',
+    rate_limited: 'too many attempts',
+    session_active: 'another session was live',
+    audit_unavailable: 'server could not record it',
+  };
+
+  /** How a session ended (its end_reason), in words. */
+  const END_TEXT = {
+    superseded: 'replaced by a newer sign-in',
+    logout: 'signed out',
+    admin: 'ended by an administrator',
+    expired: 'expired',
+  };
+
+  /** The kicks that are also events of the account: what the page adds to its list. */
+  const KICK_EVENT = {
+    superseded: 'session_superseded',
+    admin: 'session_terminated',
+    expired: 'session_expired',
+  };
+
+  /** The second line of an event: why a sign-in failed; which sign-in replaced a session. */
+  function activity_detail(e) {
+    if (e.event === 'login_failure') return FAILURE_TEXT[e.detail] || e.detail || '';
+    if (e.event === 'session_superseded' && (e.ip || e.user_agent)) {
+      // The row's IP and browser are the new sign-in's, not the replaced session's.
+      return `from ${e.ip || 'an unknown IP'}, ${browser_words(e.user_agent)}`;
+    }
+    return '';
+  }
+
+  function activity_session_cell(e) {
+    const parts = [];
+    if (e.current || e.local) {
+      parts.push(el('span', 'tag tag-current', 'this session'));
+    }
+    if (e.local) {
+      parts.push(el('span', 'muted small', 'ended just now'));
+    } else if (e.event === 'login_success' && e.session) {
+      if (e.current && state.kick_entry) {
+        parts.push(el('span', 'muted small', `ended: ${END_TEXT[state.kick_entry.reason] || 'ended'}`));
+      } else if (!e.session.ended_at) {
+        if (!e.current) parts.push(el('span', 'pill pill-ok', 'still live'));
+      } else {
+        const how = END_TEXT[e.session.end_reason] || (e.session.end_reason || 'ended').replace(/_/g, ' ');
+        const at = el('time', 'muted small', format_time(e.session.ended_at, true));
+        at.dateTime = e.session.ended_at;
+        parts.push(el('span', 'activity-end', how), at);
+      }
+    }
+    if (!parts.length) parts.push(el('span', 'muted', '—'));
+    return el('div', 'activity-session', null, parts);
+  }
+
+  function activity_row(e) {
+    const [label, tone] = ACTIVITY_TEXT[e.event] || [e.event, 'plain'];
+    const failed = e.event === 'login_failure' || e.event === 'account_locked';
+    const kicked = e.event === 'session_superseded' || e.event === 'session_terminated';
+    const event = el('div', 'activity-event', null, [el('span', `event event-${tone}`, label)]);
+    const detail = activity_detail(e);
+    if (detail) event.append(el('div', 'activity-detail', detail));
+    const when = el('time', 'nowrap', format_time(e.at, true));
+    when.dateTime = e.at || '';
+    const agent = el('div', 'agent', null, [
+      summarize_agent(e.user_agent) ? el('span', 'agent-summary', summarize_agent(e.user_agent)) : null,
+      el('span', summarize_agent(e.user_agent) ? 'agent-raw mono' : 'agent-raw agent-only mono', e.user_agent || 'unknown'),
+    ]);
+    agent.lastChild.title = e.user_agent || '';
+    const classes = [failed ? 'is-failed' : '', kicked ? 'is-kick' : '', e.current ? 'is-current' : '', e.local ? 'is-local' : ''];
+    const tr = el('tr', classes.filter(Boolean).join(' '), null, [
+      cell('When', [when]),
+      cell('Event', [event], 'col-event'),
+      cell('IP address', [el('span', 'mono ip', e.ip || '—')], 'col-ip'),
+      cell('Browser', [agent], 'col-agent'),
+      cell('Session', [activity_session_cell(e)], 'col-session'),
+    ]);
+    tr.dataset.event = e.event;
+    tr.dataset.current = String(!!e.current);
+    if (e.local) tr.dataset.local = 'true';
+    if (e.id !== undefined) tr.dataset.id = String(e.id);
+    return tr;
+  }
+
+  function render_activity() {
+    const list = state.kick_entry ? [state.kick_entry, ...state.activity] : state.activity;
+    const rows = list.map(activity_row);
+    $('activity-table').tBodies[0].replaceChildren(...rows);
+    $('activity-table').classList.toggle('is-empty', rows.length === 0);
+    $('activity-empty').hidden = rows.length > 0 || !state.activity_loaded;
+  }
+
+  function show_activity_error(text) {
+    $('activity-error').textContent = text || '';
+    $('activity-error').hidden = !text;
+  }
+
+  /** GET /api/me/activity: the account's last 50 events, newest first. */
+  async function load_activity() {
+    if (state.kicked) return;
+    const seq = ++state.activity_seq;
+    $('activity-refresh').disabled = true;
+    $('activity-table').setAttribute('aria-busy', 'true');
+    let status = 0;
+    let body = null;
+    try {
+      const res = await fetch('/api/me/activity', { credentials: 'same-origin', cache: 'no-store' });
+      status = res.status;
+      try { body = await res.json(); } catch (e) { body = null; }
+    } catch (e) {
+      status = 0;
+    }
+    if (seq !== state.activity_seq) return;
+    $('activity-table').setAttribute('aria-busy', 'false');
+    $('activity-refresh').disabled = state.kicked;
+    if (status !== 200 || !body || !Array.isArray(body.events)) {
+      if (!state.kicked) {
+        show_activity_error(status === 0
+          ? 'Could not load your recent activity: cannot reach the server.'
+          : status === 401
+            ? 'Could not load your recent activity: this session is no longer valid.'
+            : `Could not load your recent activity (HTTP ${status}).`);
+      }
+      return;
+    }
+    show_activity_error('');
+    state.activity = body.events;
+    state.activity_loaded = true;
+    render_activity();
+  }
+
+  /**
+   * This page's session was ended: its token is dead, so the list cannot be
+   * fetched again. What the kick says goes on top, as the account's newest event.
+   */
+  function add_kick_to_activity(reason, by) {
+    const event = KICK_EVENT[reason];
+    if (!event) return;
+    state.kick_entry = {
+      local: true,
+      reason,
+      event,
+      at: (by && by.at) || new Date().toISOString(),
+      ip: reason === 'superseded' && by ? by.ip : '',
+      user_agent: reason === 'superseded' && by ? by.user_agent : '',
+    };
+    render_activity();
+    $('activity-refresh').disabled = true;
+    $('activity-refresh').title = 'This session has ended: sign in again to see the latest activity';
   }
 
   // -- status & notices ------------------------------------------------------------
@@ -156,6 +353,7 @@
     $('logout').textContent = 'Sign in again';
     $('session-connection').textContent = `closed at ${format_time(new Date().toISOString())}`;
     clear_online();
+    add_kick_to_activity(reason, by);
   }
 
   // -- session -------------------------------------------------------------------
@@ -522,11 +720,13 @@
     state.me = me.body.user;
     show_session(me.body);
     connect();
+    load_activity();
   }
 
   function start() {
     $('logout').addEventListener('click', on_logout);
     $('message-form').addEventListener('submit', on_send);
+    $('activity-refresh').addEventListener('click', load_activity);
     set_status('connecting');
     boot();
   }

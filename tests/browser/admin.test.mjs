@@ -3,9 +3,11 @@
 // session (the user's /app page says an administrator did it), filters the
 // audit log (compared with the API's own answer), downloads the CSV export of
 // exactly that filter, creates, disables and promotes users, shows an imported
-// user's legacy hash and edits attributes; a non-admin is
+// user's legacy hash and edits attributes, sees each account's sign-in counts,
+// exports an account's data and erases it (a pseudonym stays); a non-admin is
 // refused; the page fits a phone. With SOLOD_UPDATE_DOCS=1 it also rewrites the README
-// screenshot docs/admin.png.
+// screenshot docs/admin.png. (The Dashboard tab and the session history:
+// dashboard.test.mjs.)
 //
 // Run: node --test tests/browser/   (or: node tests/browser/admin.test.mjs)
 
@@ -210,6 +212,7 @@ test('the admin sees a user\'s live session and ends it; the user\'s page says a
   await a.goto(server.base_url + '/admin');
   await a.locator('#admin-content').waitFor({ state: 'visible', timeout: 15000 });
   assert.equal(await a.locator('#forbidden-notice').isVisible(), false);
+  await a.click('#tab-sessions');   // the Dashboard opens first
 
   const row = a.locator('#sessions-table tbody tr[data-username="nora"]');
   await row.waitFor({ state: 'visible', timeout: 15000 });
@@ -510,6 +513,92 @@ test('users: an imported user shows "Legacy hash" until signing in; attributes a
   await a.click('#users-search-submit');
 });
 
+test('users: sign-ins and failures (24 h) per account; "Export data" downloads it all; "Erase" leaves a pseudonym', async () => {
+  const a = pages.admin;
+  await server.register('gail', PASSWORD, { full_name: 'Gail Porter', email: 'gail@example.org' });
+  assert.equal((await rest_login('gail', '203.0.113.171', UA.erin, 'not her password')).status, 401);
+  assert.equal((await rest_login('gail', '203.0.113.170', UA.erin)).status, 200);
+
+  await a.click('#tab-users');
+  await a.fill('#users-search', 'gail');
+  await a.click('#users-search-submit');
+  const gail = a.locator('#users-table tbody tr[data-username="gail"]');
+  await gail.waitFor({ state: 'visible', timeout: 15000 });
+  const id = await gail.getAttribute('data-user-id');
+  const listed = (await admin_get('/api/admin/users?q=gail')).body.users[0];
+  assert.equal(listed.logins_total, 1, 'one sign-in');
+  assert.equal(listed.failures_24h, 1, 'one failure in 24 h');
+  assert.equal(listed.erased, false);
+  await wait_text(gail.locator('.col-logins'), /^1$/);
+  await wait_text(gail.locator('.col-failures'), /^1$/);
+  assert.equal(await gail.locator('.col-failures .count-bad').count(), 1, 'failures are marked');
+  await wait_attr(gail, 'data-erased', 'false');
+
+  // Export: everything stored about gail, as one JSON download.
+  const [download] = await Promise.all([a.waitForEvent('download'), gail.locator('a[data-action="export"]').click()]);
+  assert.equal(download.suggestedFilename(), `solod-user-${id}.json`);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(exported.format, 'solod-subject-export/1');
+  assert.equal(exported.user.username, 'gail');
+  assert.equal(exported.user.email, 'gail@example.org');
+  assert.equal(exported.user.erased, false);
+  assert.equal(exported.sessions.length, 1);
+  assert.equal(exported.sessions[0].ip, '203.0.113.170');
+  const events = exported.audit.map((e) => e.event);
+  for (const e of ['login_success', 'login_failure']) assert.ok(events.includes(e), `the export has ${e}: ${events}`);
+  assert.equal(exported.legal_basis.sessions, 'legal_obligation');
+
+  // Erase: asked first (cancelling changes nothing) ...
+  await gail.locator('button[data-action="erase"]').click();
+  await wait_text(a.locator('#confirm-title'), 'Erase gail?');
+  await wait_text(a.locator('#confirm-text'), 'cannot be undone');
+  await a.click('#confirm-cancel');
+  await a.locator('#confirm-dialog').waitFor({ state: 'hidden' });
+  assert.equal((await admin_get('/api/admin/users?q=gail')).body.users.length, 1, 'not erased after Cancel');
+  // ... then done: the row shows the pseudonym, marked erased.
+  await gail.locator('button[data-action="erase"]').click();
+  await a.click('#confirm-ok');
+  const said = await wait_text(a.locator('#admin-flash'), /Erased gail: shown as erased-[0-9a-f]{16}/);
+  const pseudonym = said.match(/erased-[0-9a-f]{16}/)[0];
+  const row = a.locator(`#users-table tbody tr[data-user-id="${id}"]`);
+  await wait_attr(row, 'data-erased', 'true');
+  await wait_attr(row, 'data-username', pseudonym);
+  await wait_text(row, 'Erased');
+  assert.equal(await a.inputValue('#users-search'), pseudonym, 'the search follows the new name');
+  assert.equal(await row.locator('button[data-action="erase"]').count(), 0);
+  assert.equal(await row.locator('a[data-action="export"]').count(), 1);
+  assert.equal((await row.getAttribute('class')) || '', 'is-new', 'the erased row is highlighted');
+  await a.screenshot({ path: screenshot_path('admin-users-erased.png'), fullPage: true });
+
+  const after = (await admin_get(`/api/admin/users?q=${pseudonym}`)).body.users;
+  assert.equal(after.length, 1);
+  assert.equal(String(after[0].id), id);
+  assert.equal(after[0].erased, true);
+  assert.equal(after[0].is_active, false);
+  assert.equal(after[0].logins_total, 1, 'the rows are kept');
+  assert.equal((await admin_get('/api/admin/users?q=gail')).body.users.length, 0, 'the name is gone');
+  assert.equal((await admin_get('/api/admin/audit?user=gail&limit=50')).body.events.length, 0, 'no audit row names gail');
+  for (const ip of ['203.0.113.170', '203.0.113.171']) {
+    assert.equal((await admin_get(`/api/admin/audit?ip=${ip}&limit=50`)).body.events.length, 0, `no audit row has ${ip}`);
+  }
+  assert.equal((await server.request('GET', '/api/me', { token: tokens.gail })).status, 401, 'her session was ended');
+  const again = await a.evaluate(async (u) => {
+    const res = await fetch(`/api/admin/users/${u}/erase`, { method: 'POST' });
+    return { status: res.status, body: await res.json() };
+  }, id);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error, 'already_erased');
+
+  // Your own account cannot be erased from here.
+  await a.fill('#users-search', ADMIN);
+  await a.click('#users-search-submit');
+  const own = a.locator(`#users-table tbody tr[data-username="${ADMIN}"]`);
+  await own.waitFor({ state: 'visible', timeout: 15000 });
+  assert.equal(await own.locator('button[data-action="erase"]').isDisabled(), true);
+  await a.fill('#users-search', '');
+  await a.click('#users-search-submit');
+});
+
 test('a signed-in non-admin opening /admin is refused and sees no data; no one signed in goes to "/"', async () => {
   const page = await new_page('erin', UA.erin);
   const admin_requests = [];
@@ -551,6 +640,7 @@ test('the admin page fits a phone-sized screen (390x844) in every section', asyn
   const page = await context.newPage();
   page.on('pageerror', (err) => problems.push(`phone: page error: ${err.message}`));
   await page.goto(server.base_url + '/admin');
+  await page.click('#tab-sessions');
   await page.locator('#sessions-table tbody tr').first().waitFor({ timeout: 15000 });
   await no_sideways_scroll(page, 'live sessions');
   await page.screenshot({ path: screenshot_path('admin-phone-sessions.png'), fullPage: true });

@@ -1,13 +1,18 @@
 // The live page in a real browser: sign in through "/", see the session live,
 // get kicked by a newer sign-in of the same user (with who did it), watch
-// presence and messages, and check the token never reaches page scripts.
+// presence and messages, check the token never reaches page scripts, and read
+// the account's recent activity (a failed sign-in and the replacing sign-in
+// marked; a kicked page adds its own kick on top). With SOLOD_UPDATE_DOCS=1
+// the activity screenshot also goes to docs/app-activity.png.
 //
 // Run: node --test tests/browser/   (or: node tests/browser/app.test.mjs)
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  Solod, launch_browser, eventually, wait_text, wait_attr, unique_name, screenshot_path,
+  Solod, SOURCE_DIR, launch_browser, eventually, wait_text, wait_attr, unique_name, screenshot_path,
 } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -23,8 +28,8 @@ const pages = {};          // a, b, c: Page
 const problems = [];       // page errors and console errors (CSP violations show up here)
 let sockets_a = 0;         // WebSockets page A ever opened
 
-async function new_page(name, user_agent, viewport = { width: 1100, height: 860 }) {
-  const context = await browser.newContext({ userAgent: user_agent, viewport });
+async function new_page(name, user_agent, viewport = { width: 1100, height: 860 }, headers = undefined) {
+  const context = await browser.newContext({ userAgent: user_agent, viewport, extraHTTPHeaders: headers });
   const page = await context.newPage();
   page.on('pageerror', (err) => problems.push(`${name}: page error: ${err.message}`));
   page.on('console', (msg) => {
@@ -50,7 +55,9 @@ async function sign_in(page, username) {
 const online_entry = (page, user) => page.locator(`#online-list li[data-user="${user}"]`);
 
 before(async () => {
-  server = await new Solod().start();
+  // 127.0.0.1 is a trusted proxy: a browser context can come "from" another
+  // address with X-Forwarded-For (without the header it is 127.0.0.1, as before).
+  server = await new Solod({ server: { trusted_proxies: ['127.0.0.1/32'] } }).start();
   await server.register(user1, PASSWORD, { full_name: 'Ann Example' });
   await server.register(user2, PASSWORD);
   browser = await launch_browser();
@@ -225,6 +232,105 @@ test('when the server refuses registration the page says so', async () => {
   } finally {
     await closed.stop();
   }
+});
+
+test('recent activity: a failed sign-in and the replacing sign-in are marked; the kicked page adds its kick on top', async () => {
+  const user = unique_name('eve');
+  await server.register(user, PASSWORD);
+  const UA_OLD = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+  const UA_NEW = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
+  const NEW_IP = '203.0.113.77';
+
+  // Page A: signed in from 127.0.0.1; its own sign-in is "this session".
+  const a = await new_page('act-a', UA_OLD);
+  await sign_in(a, user);
+  const mine = a.locator('#activity-table tbody tr[data-current="true"]');
+  await mine.waitFor({ state: 'visible', timeout: 15000 });
+  await wait_attr(mine, 'data-event', 'login_success');
+  await wait_text(mine.locator('.col-session'), 'this session');
+  await wait_text(mine.locator('.col-agent'), 'Chrome 126 on Linux');
+
+  // Page B: another browser "from" 203.0.113.77; a wrong password first, then the right one.
+  const b = await new_page('act-b', UA_NEW, { width: 1100, height: 860 }, { 'X-Forwarded-For': NEW_IP });
+  await b.goto(server.base_url + '/');
+  await b.fill('#login-username', user);
+  await b.fill('#login-password', 'not the password');
+  await b.click('#login-submit');
+  await wait_text(b.locator('#login-error'), 'Wrong username or password');
+  await b.fill('#login-password', PASSWORD);
+  await b.click('#login-submit');
+  await b.waitForURL(/\/app$/, { timeout: 15000 });
+  await wait_attr(b.locator('#status'), 'data-state', 'live');
+  await wait_text(b.locator('#session-ip'), NEW_IP);
+
+  // A is kicked and told who did it ...
+  await wait_attr(a.locator('#kicked-notice'), 'data-reason', 'superseded');
+  await wait_text(a.locator('#kicked-by-ip'), NEW_IP);
+  await wait_text(a.locator('#kicked-by-agent'), UA_NEW);
+  // ... and its activity gets the kick on top, marked, naming the new sign-in's IP and browser.
+  const top = a.locator('#activity-table tbody tr').first();
+  await wait_attr(top, 'data-local', 'true');
+  await wait_attr(top, 'data-event', 'session_superseded');
+  assert.match(await top.getAttribute('class'), /\bis-kick\b/);
+  await wait_text(top.locator('.col-event'), /Signed out by a new sign-in\s*from 203\.0\.113\.77, Firefox 128 on Windows/);
+  await wait_text(top.locator('.col-ip'), NEW_IP);
+  await wait_text(top.locator('.col-agent'), 'Firefox 128 on Windows');
+  await wait_text(top.locator('.col-session'), 'this session');
+  await wait_text(mine.locator('.col-session'), 'replaced by a newer sign-in');
+  assert.equal(await a.locator('#activity-refresh').isDisabled(), true, 'a dead session fetches nothing');
+  await a.screenshot({ path: screenshot_path('app-activity-kicked.png'), fullPage: true });
+
+  // B's list (from the server): its own sign-in, the replaced session, the failure.
+  const rows = b.locator('#activity-table tbody tr');
+  const superseded = b.locator('#activity-table tbody tr[data-event="session_superseded"]');
+  await eventually('the session_superseded row on B', async () => {
+    if (await superseded.count()) return true;
+    await b.click('#activity-refresh');   // the audit row may be written just after the sign-in
+    return false;
+  }, 15000, 300);
+  assert.match(await superseded.getAttribute('class'), /\bis-kick\b/);
+  await wait_text(superseded.locator('.col-event'), /Signed out by a new sign-in\s*from 203\.0\.113\.77, Firefox 128 on Windows/);
+  await wait_text(superseded.locator('.col-ip'), NEW_IP);
+  const failed = b.locator('#activity-table tbody tr[data-event="login_failure"]');
+  assert.equal(await failed.count(), 1);
+  assert.match(await failed.getAttribute('class'), /\bis-failed\b/);
+  await wait_text(failed.locator('.col-event'), /failed/);
+  await wait_text(failed.locator('.col-event'), 'wrong password');
+  await wait_text(failed.locator('.col-ip'), NEW_IP);
+  const current = b.locator('#activity-table tbody tr[data-current="true"]');
+  await wait_attr(current, 'data-event', 'login_success');
+  await wait_text(current.locator('.col-session'), 'this session');
+  await wait_text(current.locator('.col-ip'), NEW_IP);
+  // A's sign-in, seen from B: that session was replaced.
+  const old = b.locator('#activity-table tbody tr[data-event="login_success"][data-current="false"]');
+  await wait_text(old.locator('.col-session'), 'replaced by a newer sign-in');
+  await wait_text(old.locator('.col-ip'), '127.0.0.1');
+
+  // The rows are the API's, in its order.
+  const api = await b.evaluate(async () => (await (await fetch('/api/me/activity', { cache: 'no-store' })).json()));
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.id)));
+  assert.deepEqual(ids, api.events.map((e) => e.id));
+  assert.deepEqual(api.events.map((e) => e.event).slice(0, 3).sort(),
+    ['login_failure', 'login_success', 'session_superseded'].sort(), `newest three: ${api.events.map((e) => e.event)}`);
+  const sup = api.events.find((e) => e.event === 'session_superseded');
+  assert.equal(sup.ip, NEW_IP, 'session_superseded carries the new sign-in\'s IP');
+  assert.equal(sup.user_agent, UA_NEW);
+  assert.equal(sup.current, false);
+  assert.equal(api.events.filter((e) => e.current).length, 1, 'one row is this session');
+
+  await b.evaluate(() => window.scrollTo(0, 0));
+  await b.mouse.move(0, 0);
+  await b.screenshot({ path: screenshot_path('app-activity.png'), fullPage: true });
+  if (process.env.SOLOD_UPDATE_DOCS === '1') {
+    mkdirSync(join(SOURCE_DIR, 'docs'), { recursive: true });
+    await b.screenshot({ path: join(SOURCE_DIR, 'docs', 'app-activity.png'), fullPage: true });
+  }
+  await b.setViewportSize({ width: 390, height: 844 });
+  const overflow = await b.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the activity fits a phone (overflow ${overflow}px)`);
+  await b.screenshot({ path: screenshot_path('app-activity-phone.png'), fullPage: true });
+  await a.context().close();
+  await b.context().close();
 });
 
 test('the pages ran without script errors or CSP violations', () => {
