@@ -182,11 +182,11 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
   }
   if (path.rfind("/api/admin/users/", 0) == 0) {
     auto rest = std::string_view(path).substr(17);
-    if (rest.ends_with("/export") || rest.ends_with("/erase")) {
-      subject_route(sql, req, admin, rest, respond);
-      return;
-    }
     if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+      if (rest.substr(slash) == "/export" || rest.substr(slash) == "/erase") {
+        subject_route(sql, req, admin, rest, respond);
+        return;
+      }
       user_attribute_route(sql, req, admin, rest.substr(0, slash), rest.substr(slash), respond);
       return;
     }

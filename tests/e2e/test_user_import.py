@@ -396,6 +396,14 @@ class AttributeTest(ImportCase):
         self.assert_error(self.s.get("/api/admin/users/99999999/attributes", token=self.token),
                           404, "not_found")
         self.assert_error(self.s.request("POST", base, {"value": 1}, token=self.token), 405)
+        # Attributes named like the data-subject routes (.../export, .../erase)
+        # are attributes: only /users/{id}/export and /users/{id}/erase are not.
+        for attr in ("export", "erase"):
+            with self.subTest(attr=attr):
+                self.assert_status(self.s.request("PUT", f"{base}/{attr}", {"value": attr},
+                                                  token=self.token), 200)
+                self.assertEqual(self.attributes(name)[attr], ("string", attr))
+                self.assertEqual(self.s.request("DELETE", f"{base}/{attr}", token=self.token).status, 204)
         # Delete.
         self.assertEqual(self.s.request("DELETE", f"{base}/plan", token=self.token).status, 204)
         self.assert_error(self.s.request("DELETE", f"{base}/plan", token=self.token), 404)
