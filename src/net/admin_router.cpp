@@ -108,9 +108,6 @@ std::string dump(const json& j) {
   return to_json_text(j);
 }
 
-json attribute_json(const user_attribute& a) {
-  return {{"name", a.name}, {"type", a.type}, {"value", attribute_value_json(a)}};
-}
 
 } // namespace
 

@@ -4,19 +4,6 @@
 
 namespace solod {
 
-nlohmann::json user_json(const user_record& u) {
-  return {
-    {"id", u.id},
-    {"username", u.username},
-    {"full_name", u.full_name},
-    {"email", u.email},
-    {"is_admin", u.is_admin},
-    {"is_active", u.is_active},
-    {"created_at", format_iso8601(u.created_at)},
-    {"last_login", u.last_login ? nlohmann::json(format_iso8601(*u.last_login)) : nlohmann::json()},
-  };
-}
-
 nlohmann::json session_json(const live_session& s) {
   return {
     {"id", s.id},

@@ -17,6 +17,23 @@ std::optional<std::int64_t> duration_ms(const session_record& s) {
 
 } // namespace
 
+nlohmann::json user_json(const user_record& u) {
+  return {
+    {"id", u.id},
+    {"username", u.username},
+    {"full_name", u.full_name},
+    {"email", u.email},
+    {"is_admin", u.is_admin},
+    {"is_active", u.is_active},
+    {"created_at", format_iso8601(u.created_at)},
+    {"last_login", u.last_login ? nlohmann::json(format_iso8601(*u.last_login)) : nlohmann::json()},
+  };
+}
+
+nlohmann::json attribute_json(const user_attribute& a) {
+  return {{"name", a.name}, {"type", a.type}, {"value", attribute_value_json(a)}};
+}
+
 nlohmann::json session_history_json(const session_record& s) {
   const auto duration = duration_ms(s);
   return {

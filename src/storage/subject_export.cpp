@@ -3,7 +3,6 @@
 #include "storage/attribute_repository.hpp"
 #include "storage/record_views.hpp"
 #include "storage/user_activity.hpp"
-#include "storage/user_attribute.hpp"
 #include "util/time_format.hpp"
 
 namespace solod {
@@ -13,18 +12,9 @@ namespace {
 using json = nlohmann::json;
 
 json profile_json(const user_record& u) {
-  auto when = [](const std::optional<time_point>& t) { return t ? json(format_iso8601(*t)) : json(); };
-  return {
-    {"id", u.id},
-    {"username", u.username},
-    {"full_name", u.full_name},
-    {"email", u.email},
-    {"is_admin", u.is_admin},
-    {"is_active", u.is_active},
-    {"created_at", format_iso8601(u.created_at)},
-    {"last_login", when(u.last_login)},
-    {"erased", u.erased_at.has_value()},
-  };
+  auto j = user_json(u);
+  j["erased"] = u.erased_at.has_value();
+  return j;
 }
 
 } // namespace
@@ -33,7 +23,7 @@ json subject_document(soci::session& sql, const user_record& user, const legal_b
                       time_point now) {
   json attributes = json::array();
   for (const auto& a : attribute_repository(sql).list(user.id)) {
-    attributes.push_back(json{{"name", a.name}, {"type", a.type}, {"value", attribute_value_json(a)}});
+    attributes.push_back(attribute_json(a));
   }
   user_activity activity(sql);
   json sessions = json::array();

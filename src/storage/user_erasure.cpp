@@ -68,6 +68,45 @@ void pseudonymize_webhook_events(soci::session& sql, long long user_id, const st
   }
 }
 
+/// News between nodes not yet pruned (on SQLite every change is one; on
+/// PostgreSQL only payloads too large for NOTIFY): the user's session and
+/// connection events name them, with address and browser.
+void pseudonymize_news(soci::session& sql, long long user_id, const std::string& pseudonym) {
+  std::vector<std::pair<long long, std::string>> rewritten;
+  long long id = 0;
+  std::string payload;
+  // A cheap pre-filter; each match is checked as JSON ("u":7 also matches "u":71).
+  const std::string pattern = "%\"u\":" + std::to_string(user_id) + "%";
+  soci::statement st = (sql.prepare << "SELECT id, payload FROM cluster_news WHERE payload LIKE :p",
+                        soci::use(pattern), soci::into(id), soci::into(payload));
+  st.execute();
+  while (st.fetch()) {
+    auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_discarded() || !j.contains("e") || !j["e"].is_array()) {
+      continue;
+    }
+    bool changed = false;
+    for (auto& e : j["e"]) {
+      const auto owner = e.is_object() ? e.find("u") : e.end();
+      if (owner == e.end() || !owner->is_number_integer() || owner->get<long long>() != user_id) {
+        continue;
+      }
+      for (const char* key : {"n", "ip", "ua"}) {
+        if (e.contains(key) && e[key].is_string() && !e[key].get_ref<const std::string&>().empty()) {
+          e[key] = pseudonym;
+          changed = true;
+        }
+      }
+    }
+    if (changed) {
+      rewritten.emplace_back(id, j.dump());
+    }
+  }
+  for (auto& [news_id, text] : rewritten) {
+    sql << "UPDATE cluster_news SET payload = :p WHERE id = :i", soci::use(text), soci::use(news_id);
+  }
+}
+
 /// Hours holding the failures about to be renamed: their cached top lists name them.
 std::vector<time_point> failure_stamps(soci::session& sql, long long user_id, const std::string& name) {
   std::vector<time_point> stamps;
@@ -141,6 +180,7 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
   result.sessions = sessions.get_affected_rows();
 
   pseudonymize_webhook_events(sql_, user_id, name, p);
+  pseudonymize_news(sql_, user_id, p);
   sql_ << "DELETE FROM user_attributes WHERE user_id = :u", soci::use(user_id);
   const std::string stamp = format_iso8601(at);
   // "!" is no hash any verifier accepts: the tombstone can never log in.

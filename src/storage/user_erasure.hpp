@@ -36,7 +36,7 @@ enum class erasure_refusal {
 /// - in its session rows and in every audit row with its id or its name,
 ///   username, IP address and User-Agent become one pseudonym; admin actions
 ///   naming it ("NAME (id N)") name the pseudonym instead;
-/// - webhook events not yet pruned lose the same fields.
+/// - webhook events and news between nodes not yet pruned lose the same fields.
 /// Row counts do not change. Blocks: run it on the database pool.
 class user_erasure {
 public:

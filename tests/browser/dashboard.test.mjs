@@ -23,6 +23,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Solod, SOURCE_DIR, launch_browser, eventually, wait_text, wait_attr, screenshot_path,
+  parse_csv, no_sideways_scroll,
 } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
@@ -101,37 +102,6 @@ async function admin_get(path) {
     try { body = JSON.parse(text); } catch { /* CSV */ }
     return { status: res.status, body, disposition: res.headers.get('content-disposition') };
   }, path);
-}
-
-/** RFC 4180 CSV to rows. */
-function parse_csv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 1; } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') {
-      quoted = true;
-    } else if (c === ',') {
-      row.push(field); field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i += 1;
-      row.push(field); rows.push(row); row = []; field = '';
-    } else {
-      field += c;
-    }
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  return rows;
-}
-
-async function no_sideways_scroll(page, what) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `${what}: no sideways scrolling (overflow ${overflow}px)`);
 }
 
 /** Waits until the dashboard shows a fresh answer; returns the panel's {from, to, bucket, buckets}. */

@@ -55,6 +55,7 @@ long long rows_mentioning(soci::session& sql, const std::string& needle) {
                   "error_message LIKE :n",
                   {like}) +
          count_of(sql, "SELECT COUNT(*) FROM sessions WHERE ip_address || user_agent LIKE :n", {like}) +
+         count_of(sql, "SELECT COUNT(*) FROM cluster_news WHERE payload LIKE :n", {like}) +
          count_of(sql, "SELECT COUNT(*) FROM users WHERE username || full_name || email LIKE :n", {like});
 }
 
@@ -67,7 +68,7 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
   auto admin = add_user(sql, "root");
   solod::attribute_repository(sql).put(mia, solod::user_attribute{"team", "string", "blue"});
   solod::session_record s;
-  s.id = "sess-mia";
+  s.id = "sess-0001";
   s.user_id = mia;
   s.login_ts = t0;
   s.last_seen = t0;
@@ -94,7 +95,7 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
     CHECK(rows_mentioning(sql, "MiaBrowser") > 0); // nothing changed
   }
   SECTION("after the session ends, nothing names her and every row stays") {
-    REQUIRE(solod::session_repository(sql).end("sess-mia", "admin", t0 + 2min));
+    REQUIRE(solod::session_repository(sql).end("sess-0001", "admin", t0 + 2min));
     const auto audit_before = count_of(sql, "SELECT COUNT(*) FROM login_logs");
     const auto sessions_before = count_of(sql, "SELECT COUNT(*) FROM sessions");
     auto outcome = erasure.erase(mia, t0 + 3min);
