@@ -277,7 +277,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--pg-url", default=None,
                     help="a PostgreSQL maintenance URL: run on a fresh database there")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (and the PostgreSQL database)")
     args = ap.parse_args()
     if args.repeat < 1 or args.repeat > 1000:
         sys.exit("--repeat: 1 to 1000")
@@ -383,7 +383,9 @@ def main():
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if pg_db:
+        if pg_db and args.keep:
+            print(f"kept PostgreSQL database {pg_db}", file=sys.stderr)
+        elif pg_db:
             try:
                 psql(args.pg_url, f'DROP DATABASE IF EXISTS "{pg_db}" WITH (FORCE)')
             except RuntimeError as e:

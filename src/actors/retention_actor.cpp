@@ -57,7 +57,10 @@ void warm_stats(const retention_options& opts) {
   const auto now = opts.clk->now();
   const auto from = now - std::chrono::hours{24} * opts.stats_warm_days;
   opts.db->try_submit(
-    [from, now](soci::session& sql) { audit_stats(sql).report(from, now, stats_bucket::day, now); },
+    [from, now](soci::session& sql) {
+      audit_stats(sql).report(from, now, stats_bucket::day, now);
+      analyze_stats_cache(sql);
+    },
     [](const std::string& what) { spdlog::warn("retention: statistics cache not filled: {}", what); });
 }
 

@@ -1,6 +1,7 @@
 #include "storage/audit_stats.hpp"
 
 #include "storage/cluster_news.hpp"
+#include "storage/failure_ranking.hpp"
 #include "storage/write_transaction.hpp"
 #include "util/time_format.hpp"
 
@@ -26,8 +27,8 @@ time_point day_of(time_point t) {
 /// What one hour (or the part of it inside a report's range) holds.
 struct hour_counts {
   std::map<std::pair<std::string, std::string>, std::int64_t> events; ///< (event_type, reason)
-  std::map<std::string, std::int64_t> failing_ips;
-  std::map<std::string, std::int64_t> failing_users;
+  name_counts failing_ips;
+  name_counts failing_users;
   std::int64_t new_sessions = 0;
   std::int64_t peak_live = 0;
   std::int64_t live_at_end = 0; ///< live sessions as the hour ends (valid for a whole hour)
@@ -43,20 +44,7 @@ std::int64_t live_before(soci::session& sql, time_point t) {
   return started - ended;
 }
 
-/// Calls `row(text, count)` for each row of a two-column query over [a, b).
-template <typename Row>
-void each_count(soci::session& sql, const std::string& query, const std::string& a,
-                const std::string& b, Row row) {
-  std::string key;
-  long long n = 0;
-  soci::statement st = (sql.prepare << query, soci::use(a), soci::use(b), soci::into(key), soci::into(n));
-  st.execute();
-  while (st.fetch()) {
-    row(key, n);
-  }
-}
-
-/// Audit counts over [a, b): events by type and reason, failures by IP and user.
+/// Audit counts over [a, b): events by type and reason (of failures).
 void count_audit(soci::session& sql, const std::string& a, const std::string& b, hour_counts& out) {
   std::string type, reason;
   long long n = 0;
@@ -69,14 +57,6 @@ void count_audit(soci::session& sql, const std::string& a, const std::string& b,
   while (st.fetch()) {
     out.events[{type, reason}] += n;
   }
-  each_count(sql,
-             "SELECT ip_address, COUNT(*) FROM login_logs WHERE event_type = 'login_failure' "
-             "AND timestamp >= :a AND timestamp < :b AND ip_address <> '' GROUP BY ip_address",
-             a, b, [&](const std::string& ip, long long c) { out.failing_ips[ip] += c; });
-  each_count(sql,
-             "SELECT lower(username), COUNT(*) FROM login_logs WHERE event_type = 'login_failure' "
-             "AND timestamp >= :a AND timestamp < :b AND username <> '' GROUP BY lower(username)",
-             a, b, [&](const std::string& u, long long c) { out.failing_users[u] += c; });
 }
 
 /// Every session start (+1) and end (-1) stamped in [a, b), in time order.
@@ -105,6 +85,7 @@ hour_counts measure(soci::session& sql, time_point h, std::int64_t live, time_po
   const std::string from = format_iso8601(a);
   const std::string to = format_iso8601(b);
   count_audit(sql, from, to, out);
+  count_failures(sql, a, b, out.failing_ips, out.failing_users);
   const auto changes = session_changes(sql, format_iso8601(h), to);
   std::size_t i = 0;
   // Everything stamped before `a` happened before the window.
@@ -143,7 +124,7 @@ void store(soci::session& sql, time_point h, const hour_counts& c) {
   }
   // Rows of an earlier, forgotten copy of this hour.
   sql << "DELETE FROM stats_events WHERE hour = :h", soci::use(hour);
-  sql << "DELETE FROM stats_failures WHERE hour = :h", soci::use(hour);
+  sql << "DELETE FROM stats_hour_failures WHERE hour = :h", soci::use(hour);
   for (const auto& [key, n] : c.events) {
     const long long count = n;
     sql << "INSERT INTO stats_events (hour, event_type, reason, n) VALUES (:h, :t, :r, :n)",
@@ -153,7 +134,7 @@ void store(soci::session& sql, time_point h, const hour_counts& c) {
     const std::string k = kind;
     for (const auto& [name, n] : *names) {
       const long long count = n;
-      sql << "INSERT INTO stats_failures (hour, kind, name, n) VALUES (:h, :k, :nm, :n)",
+      sql << "INSERT INTO stats_hour_failures (hour, kind, name, n) VALUES (:h, :k, :nm, :n)",
         soci::use(hour), soci::use(k), soci::use(name), soci::use(count);
     }
   }
@@ -206,34 +187,6 @@ void load_cached_events(soci::session& sql, time_point first, time_point last,
   }
 }
 
-/// Adds the cached failures of the whole hours [first, last] by name.
-void add_cached_failures(soci::session& sql, time_point first, time_point last, const char* kind,
-                         std::map<std::string, std::int64_t>& into) {
-  const std::string a = format_iso8601(first);
-  const std::string b = format_iso8601(last);
-  const std::string k = kind;
-  std::string name;
-  long long n = 0;
-  soci::statement st = (sql.prepare << "SELECT name, SUM(n) FROM stats_failures WHERE kind = :k "
-                                       "AND hour >= :a AND hour <= :b GROUP BY name",
-                        soci::use(k), soci::use(a), soci::use(b), soci::into(name), soci::into(n));
-  st.execute();
-  while (st.fetch()) {
-    into[name] += n;
-  }
-}
-
-std::vector<failure_count> top_of(const std::map<std::string, std::int64_t>& counts) {
-  std::vector<failure_count> all(counts.begin(), counts.end());
-  const auto n = std::min(all.size(), audit_stats::top_n);
-  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(),
-                    [](const failure_count& x, const failure_count& y) {
-                      return x.second != y.second ? x.second > y.second : x.first < y.first;
-                    });
-  all.resize(n);
-  return all;
-}
-
 /// Adds hour counts into a bucket (a peak is the largest of its hours').
 void add_into(stats_counts& bucket, const hour_counts& c) {
   for (const auto& [key, n] : c.events) {
@@ -260,7 +213,7 @@ stats_report audit_stats::report(time_point from, time_point to, stats_bucket bu
     live = live_before(sql_, first);
   }
   std::map<time_point, hour_counts> by_hour;
-  std::map<std::string, std::int64_t> ips, users;
+  name_counts ips, users; ///< failures of the hours not cached
   std::optional<time_point> cached_first, cached_last;
   std::set<time_point> fresh; ///< measured now: their counts are in `cached` already
   for (time_point h = first; h < to; h += hours{1}) {
@@ -294,9 +247,6 @@ stats_report audit_stats::report(time_point from, time_point to, stats_bucket bu
         by_hour[h] = c;
       }
     }
-    // Stored hours, fresh ones included: one grouped read per list.
-    add_cached_failures(sql_, *cached_first, *cached_last, "ip", ips);
-    add_cached_failures(sql_, *cached_first, *cached_last, "user", users);
   }
   stats_report out;
   for (const auto& [h, c] : by_hour) {
@@ -307,14 +257,26 @@ stats_report audit_stats::report(time_point from, time_point to, stats_bucket bu
     }
     add_into(out.buckets.back().counts, c);
   }
-  out.top_ips = top_of(ips);
-  out.top_users = top_of(users);
+  std::optional<std::pair<time_point, time_point>> cached_span;
+  if (cached_first) {
+    cached_span = std::pair{*cached_first, *cached_last + hours{1}};
+  }
+  auto top = failure_ranking(sql_).rank(cached_span, ips, users);
+  out.top_ips = std::move(top.ips);
+  out.top_users = std::move(top.users);
   return out;
+}
+
+void analyze_stats_cache(soci::session& sql) {
+  if (is_postgresql(sql)) {
+    sql << "ANALYZE stats_hours, stats_events, stats_hour_failures, stats_days, stats_day_failures";
+  }
 }
 
 void forget_stats_from(soci::session& sql, time_point t) {
   const std::string hour = format_iso8601(hour_of(t));
   sql << "DELETE FROM stats_hours WHERE hour >= :h", soci::use(hour);
+  forget_failure_days_from(sql, t);
 }
 
 void forget_stats_hours(soci::session& sql, const std::vector<time_point>& stamps) {
@@ -322,16 +284,20 @@ void forget_stats_hours(soci::session& sql, const std::vector<time_point>& stamp
   for (auto t : stamps) {
     hours_of.insert(format_iso8601(hour_of(t)));
   }
+  // Their rows too, not only the markers: an erasure must leave no copy of a name.
   for (const auto& hour : hours_of) {
     sql << "DELETE FROM stats_hours WHERE hour = :h", soci::use(hour);
+    sql << "DELETE FROM stats_events WHERE hour = :h", soci::use(hour);
+    sql << "DELETE FROM stats_hour_failures WHERE hour = :h", soci::use(hour);
   }
+  forget_failure_days(sql, stamps);
 }
 
 void forget_stats_before(soci::session& sql, time_point cutoff) {
   const std::string hour = format_iso8601(hour_of(cutoff));
   sql << "DELETE FROM stats_hours WHERE hour <= :h", soci::use(hour);
   sql << "DELETE FROM stats_events WHERE hour <= :h", soci::use(hour);
-  sql << "DELETE FROM stats_failures WHERE hour <= :h", soci::use(hour);
+  forget_failure_days_before(sql, cutoff);
 }
 
 } // namespace solod

@@ -2,6 +2,7 @@
 /// @brief Statistics of the audit log and the sessions table per UTC hour or
 /// day, read from a cache of closed hours that is derived from those tables.
 
+#include "storage/failure_ranking.hpp"
 #include "util/clock.hpp"
 
 #include <cstdint>
@@ -35,9 +36,6 @@ struct stats_slice {
   stats_counts counts;
 };
 
-/// A name and how many login failures it had.
-using failure_count = std::pair<std::string, std::int64_t>;
-
 /// A whole report over [from, to).
 struct stats_report {
   std::vector<stats_slice> buckets;
@@ -46,7 +44,8 @@ struct stats_report {
 };
 
 /// Reads statistics. Closed hours are computed once from `login_logs` and
-/// `sessions` and kept in `stats_hours`, `stats_events`, `stats_failures`;
+/// `sessions` and kept in `stats_hours` and `stats_events` (the top failures:
+/// failure_ranking);
 /// the hours at the range's edges and the last minutes are computed live, so
 /// a report always equals what direct SQL over the tables gives. Every call
 /// blocks: run it on the database pool.
@@ -54,9 +53,6 @@ class audit_stats {
 public:
   /// How long after its end an hour is cached: rows stamped in it may still be in flight.
   static constexpr std::chrono::minutes settle{5};
-  /// Entries of each top-failures list.
-  static constexpr std::size_t top_n = 10;
-
   explicit audit_stats(soci::session& sql) : sql_(sql) {}
 
   /// The report over [from, to) (from < to), in buckets of `bucket`; `now`
@@ -73,9 +69,15 @@ private:
 /// never cached); call it inside the writing transaction.
 void forget_stats_from(soci::session& sql, time_point t);
 
-/// Forgets the cached hours holding any of `stamps` (rows rewritten in place,
-/// such as an erasure's pseudonyms).
+/// Forgets the cached hours (and days) holding any of `stamps`, their rows
+/// included (rows rewritten in place, such as an erasure's pseudonyms: no
+/// copy of the old values may stay).
 void forget_stats_hours(soci::session& sql, const std::vector<time_point>& stamps);
+
+/// On PostgreSQL, refreshes the planner's statistics of the cache tables:
+/// a freshly filled cache would otherwise be planned as empty (index walks
+/// and sorts on disk) until autovacuum comes by. Nothing on SQLite.
+void analyze_stats_cache(soci::session& sql);
 
 /// Forgets the cached hours before `cutoff` and the one holding it (rows deleted by retention).
 void forget_stats_before(soci::session& sql, time_point cutoff);

@@ -187,7 +187,7 @@ const std::vector<migration>& all_migrations() {
        // Peak live sessions sweep the ends of an hour as well as its starts.
        "CREATE INDEX sessions_logout_ts ON sessions (logout_ts)",
        // The statistics cache: one row per closed UTC hour, derived from
-       // login_logs and sessions (stats_cache.cpp); dropping it loses nothing.
+       // login_logs and sessions (audit_stats.cpp); dropping it loses nothing.
        R"(CREATE TABLE stats_hours (
             hour TEXT PRIMARY KEY,
             live_at_end BIGINT NOT NULL,
@@ -199,12 +199,24 @@ const std::vector<migration>& all_migrations() {
             reason TEXT NOT NULL,
             n BIGINT NOT NULL,
             PRIMARY KEY (hour, event_type, reason)))",
-       R"(CREATE TABLE stats_failures (
+       // Failures of each cached hour by address and by name, and their sums
+       // per whole cached UTC day (failure_ranking.cpp): a month's top lists.
+       R"(CREATE TABLE stats_hour_failures (
             hour TEXT NOT NULL,
             kind TEXT NOT NULL,
             name TEXT NOT NULL,
             n BIGINT NOT NULL,
             PRIMARY KEY (hour, kind, name)))",
+       "CREATE TABLE stats_days (day TEXT PRIMARY KEY)",
+       R"(CREATE TABLE stats_day_failures (
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            n BIGINT NOT NULL,
+            PRIMARY KEY (day, kind, name)))",
+       // A name's cached failures over a range (the top lists' exact merge).
+       "CREATE INDEX stats_hour_failures_name ON stats_hour_failures (kind, name, hour)",
+       "CREATE INDEX stats_day_failures_name ON stats_day_failures (kind, name, day)",
      }},
   };
   return list;

@@ -194,3 +194,41 @@ TEST_CASE("audit_stats keeps ten of the most failing IPs, ties by name", "[stora
   CHECK(report.top_ips[4] == solod::failure_count{"10.1.0.1", 2});
   CHECK(report.top_ips[5] == solod::failure_count{"10.1.0.10", 2});
 }
+
+TEST_CASE("the top failures merge cached days and the log into one exact list", "[storage][stats]") {
+  test_support::test_database db;
+  std::vector<audit_event> events;
+  // 2027-01-15 (a whole day, cached): eleven addresses, two failures each.
+  for (int ip = 0; ip <= 10; ++ip) {
+    for (int n = 0; n < 2; ++n) {
+      events.push_back(event(t0 + std::chrono::minutes{ip}, "login_failure", "u", "10.2.0." + std::to_string(ip),
+                             "bad_password"));
+    }
+  }
+  // The next day, inside the range's partial last day (read from the log):
+  // one more for 10.2.0.10 and three for a newcomer.
+  events.push_back(event(t0 + 16h + 1min, "login_failure", "u", "10.2.0.10", "bad_password"));
+  for (int n = 0; n < 3; ++n) {
+    events.push_back(event(t0 + 16h + 2min, "login_failure", "u", "10.3.0.1", "bad_password"));
+  }
+  write(*db.sql, events);
+  const time_point day = t0 - 8h;
+  audit_stats(*db.sql).report(day, day + 24h, stats_bucket::day, later); // caches 2027-01-15
+  CHECK(count_of(*db.sql, "SELECT COUNT(*) FROM stats_days") == 1);
+  auto report = audit_stats(*db.sql).report(day, day + 26h, stats_bucket::hour, later);
+  REQUIRE(report.top_ips.size() == 10);
+  CHECK(report.top_ips[0] == solod::failure_count{"10.2.0.10", 3});
+  CHECK(report.top_ips[1] == solod::failure_count{"10.3.0.1", 3});
+  CHECK(report.top_ips[2] == solod::failure_count{"10.2.0.0", 2});
+  CHECK(report.top_ips[9] == solod::failure_count{"10.2.0.7", 2});
+  REQUIRE(report.top_users.size() == 1);
+  CHECK(report.top_users[0] == solod::failure_count{"u", 26});
+
+  SECTION("a failure written late into the cached day is counted") {
+    write(*db.sql, {event(t0 + 3h, "login_failure", "v", "10.2.0.9", "bad_password")});
+    CHECK(count_of(*db.sql, "SELECT COUNT(*) FROM stats_days") == 0);
+    auto again = audit_stats(*db.sql).report(day, day + 26h, stats_bucket::hour, later);
+    CHECK(again.top_ips[1] == solod::failure_count{"10.2.0.9", 3}); // ties go by name
+    CHECK(count_of(*db.sql, "SELECT COUNT(*) FROM stats_days") == 1);
+  }
+}
