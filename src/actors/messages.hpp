@@ -74,7 +74,8 @@ struct login_request {
 
 /// What became of a login.
 struct login_outcome {
-  enum class status { ok, session_active, unavailable };
+  /// account_closed: disabled or erased while the login was under way.
+  enum class status { ok, session_active, account_closed, unavailable };
   status result = status::unavailable;
   session_record session; ///< the new session when ok
 };

@@ -422,7 +422,7 @@ void begin_login(user_self* self, const login_request& req, login_reply reply) {
     self, [s, self_handle, req, reply, policy](soci::session& sql) {
       auto result = session_repository(sql).start(s, "superseded", policy);
       if (!result.started) {
-        caf::anon_send(self_handle, refused_atom::value, req, reply);
+        caf::anon_send(self_handle, refused_atom::value, req, reply, result.account_closed);
         return;
       }
       caf::anon_send(self_handle, started_atom::value, s, result.ended.value_or(""), reply);
@@ -713,9 +713,13 @@ caf::behavior user_actor(user_self* self, const user_context* ctx, std::int64_t 
     [=](ended_atom, audit_event& ev, end_reply& reply, bool changed) {
       on_ended(self, std::move(ev), std::move(reply), changed);
     },
-    [=](refused_atom, const login_request& req, login_reply& reply) {
+    [=](refused_atom, const login_request& req, login_reply& reply, bool account_closed) {
       self->state.writing = false;
-      refuse_login(self, req, reply);
+      if (account_closed) {
+        reply(login_outcome{login_outcome::status::account_closed, {}}); // the login service audits it
+      } else {
+        refuse_login(self, req, reply);
+      }
       start_next_login(self);
     },
     [=](idle_atom, const std::string& id, bool ended) { on_idle_checked(self, id, ended); },

@@ -214,7 +214,7 @@ void login_service::start_session(const user_record& user, const client_info& cl
                                   std::function<void(login_result)> done) {
   login_request req{user.id, user.username, client.ip, client.user_agent};
   auto stats = deps_.stats;
-  login_reply reply = [stats, user, done](const login_outcome& outcome) {
+  login_reply reply = [this, stats, user, client, done](const login_outcome& outcome) mutable {
     switch (outcome.result) {
       case login_outcome::status::ok: {
         stats->count_login(metrics::login_result::success);
@@ -223,6 +223,10 @@ void login_service::start_session(const user_record& user, const client_info& cl
         done(login_result{login_result::status::ok, 0, u, outcome.session});
         return;
       }
+      case login_outcome::status::account_closed:
+        // Disabled or erased while its password was hashed: as any disabled account.
+        finish_failure(user.username, user.id, "disabled", client, done);
+        return;
       case login_outcome::status::session_active:
         stats->count_login(metrics::login_result::session_active);
         done(login_result{login_result::status::session_active, 0, {}, {}});

@@ -81,6 +81,12 @@ void admin_router::stats(soci::session& sql, const http_request& req, responder 
     respond(bad_input("from must be before to, at most 400 days apart"));
     return;
   }
+  // The future holds nothing yet, and hours not over are never cached: each
+  // would be counted again on every request.
+  if (*to > now + hours{24}) {
+    respond(bad_input("to is at most a day after now"));
+    return;
+  }
   auto bucket_name = param(*p, "bucket");
   if (bucket_name.empty()) {
     bucket_name = *to - *from <= hours{72} ? "hour" : "day";

@@ -27,13 +27,16 @@ json entry_json(const activity_entry& a, const std::string& current_session) {
     session = json{{"ended_at", a.session->logout_ts ? json(format_iso8601(*a.session->logout_ts)) : json()},
                    {"end_reason", a.session->end_reason.empty() ? json() : json(a.session->end_reason)}};
   }
+  // An admin's end of the session is stamped with the admin's address and
+  // browser: theirs, not the user's to see.
+  const bool by_admin = e.event_type == "session_terminated";
   return {
     {"id", e.id},
     {"at", format_iso8601(e.timestamp)},
     {"event", e.event_type},
     {"status", e.status},
-    {"ip", e.ip_address},
-    {"user_agent", e.user_agent},
+    {"ip", by_admin ? "" : e.ip_address},
+    {"user_agent", by_admin ? "" : e.user_agent},
     {"session_id", e.session_id.empty() ? json() : json(e.session_id)},
     {"detail", e.error_message},
     // A superseded row names the old session: it is never "this" one.

@@ -110,17 +110,21 @@ hour_counts measure(soci::session& sql, time_point h, std::int64_t live, time_po
   return out;
 }
 
-/// Caches whole hour `h`; another node may have done it first (then nothing changes).
-void store(soci::session& sql, time_point h, const hour_counts& c) {
+/// Measures whole hour `h` and caches it, in one transaction that nothing
+/// forgetting the hour can interleave with (lock_stats_cache); another node
+/// may have cached it first (then nothing changes).
+hour_counts measure_and_store(soci::session& sql, time_point h, std::int64_t live_before_hour) {
   const std::string hour = format_iso8601(h);
   write_transaction tx(sql);
+  lock_stats_cache(sql, true);
+  const auto c = measure(sql, h, live_before_hour, h, h + hours{1});
   const long long live = c.live_at_end, fresh = c.new_sessions, peak = c.peak_live;
   soci::statement marker = (sql.prepare << "INSERT INTO stats_hours (hour, live_at_end, new_sessions, "
                                            "peak_live) VALUES (:h, :l, :s, :p) ON CONFLICT DO NOTHING",
                             soci::use(hour), soci::use(live), soci::use(fresh), soci::use(peak));
   marker.execute(true);
   if (marker.get_affected_rows() != 1) {
-    return; // cached meanwhile: roll back
+    return c; // cached meanwhile: roll back
   }
   // Rows of an earlier, forgotten copy of this hour.
   sql << "DELETE FROM stats_events WHERE hour = :h", soci::use(hour);
@@ -139,6 +143,7 @@ void store(soci::session& sql, time_point h, const hour_counts& c) {
     }
   }
   tx.commit();
+  return c;
 }
 
 /// The cached hours in [first, last]: their markers, then their event counts.
@@ -221,8 +226,7 @@ stats_report audit_stats::report(time_point from, time_point to, stats_bucket bu
     const time_point b = std::min(h + hours{1}, to);
     if (a == h && b == h + hours{1} && b <= cacheable_end) {
       if (!cached.contains(h)) {
-        cached[h] = measure(sql_, h, live, a, b);
-        store(sql_, h, cached[h]);
+        cached[h] = measure_and_store(sql_, h, live);
         fresh.insert(h);
       }
       live = cached[h].live_at_end;
@@ -274,12 +278,14 @@ void analyze_stats_cache(soci::session& sql) {
 }
 
 void forget_stats_from(soci::session& sql, time_point t) {
+  lock_stats_cache(sql, false);
   const std::string hour = format_iso8601(hour_of(t));
   sql << "DELETE FROM stats_hours WHERE hour >= :h", soci::use(hour);
   forget_failure_days_from(sql, t);
 }
 
 void forget_stats_hours(soci::session& sql, const std::vector<time_point>& stamps) {
+  lock_stats_cache(sql, false);
   std::set<std::string> hours_of;
   for (auto t : stamps) {
     hours_of.insert(format_iso8601(hour_of(t)));
@@ -294,6 +300,7 @@ void forget_stats_hours(soci::session& sql, const std::vector<time_point>& stamp
 }
 
 void forget_stats_before(soci::session& sql, time_point cutoff) {
+  lock_stats_cache(sql, false);
   const std::string hour = format_iso8601(hour_of(cutoff));
   sql << "DELETE FROM stats_hours WHERE hour <= :h", soci::use(hour);
   sql << "DELETE FROM stats_events WHERE hour <= :h", soci::use(hour);

@@ -64,22 +64,24 @@ struct cached_parts {
 
 /// Sums the cached hours of day `d` into its rows, once: the 24 hours must be
 /// cached still (a late row may have dropped one meanwhile: then not now);
-/// another node may have done it first (then nothing changes).
-void store_day(soci::session& sql, time_point d) {
+/// another node may have done it first (then nothing changes). True when the
+/// day is cached afterwards.
+bool store_day(soci::session& sql, time_point d) {
   const std::string day = format_iso8601(d);
   const std::string end = format_iso8601(d + days{1});
   write_transaction tx(sql);
+  lock_stats_cache(sql, true);
   long long hours_cached = 0;
   sql << "SELECT COUNT(*) FROM stats_hours WHERE hour >= :a AND hour < :b", soci::use(day), soci::use(end),
     soci::into(hours_cached);
   if (hours_cached != 24) {
-    return;
+    return false;
   }
   soci::statement marker =
     (sql.prepare << "INSERT INTO stats_days (day) VALUES (:d) ON CONFLICT DO NOTHING", soci::use(day));
   marker.execute(true);
   if (marker.get_affected_rows() != 1) {
-    return; // cached meanwhile: roll back
+    return true; // cached meanwhile: roll back
   }
   // Rows of an earlier, forgotten copy of this day.
   sql << "DELETE FROM stats_day_failures WHERE day = :d", soci::use(day);
@@ -87,6 +89,7 @@ void store_day(soci::session& sql, time_point d) {
          "FROM stats_hour_failures WHERE hour >= :a AND hour < :b GROUP BY kind, name",
     soci::use(day), soci::use(day), soci::use(end);
   tx.commit();
+  return true;
 }
 
 /// Caches the whole days of [first, end) and says where the cached rows are.
@@ -109,13 +112,19 @@ cached_parts cache_days(soci::session& sql, time_point first, time_point end) {
   while (st.fetch()) {
     cached.insert(day);
   }
+  bool all_days = true;
   for (time_point d = day_first; d < day_end; d += days{1}) {
     if (!cached.contains(format_iso8601(d))) {
-      store_day(sql, d);
+      all_days = store_day(sql, d) && all_days;
     }
   }
-  // A day the store could not cache (an hour dropped meanwhile) is read from
-  // its hours' rows: the marker, not the attempt, decides.
+  if (!all_days) {
+    // A day could not be cached (one of its hours was dropped meanwhile):
+    // this once, every cached hour counts from its hours' rows.
+    parts.head_from = format_iso8601(first);
+    parts.head_to = parts.day_from = parts.day_to = parts.tail_from = parts.tail_to = format_iso8601(end);
+    return parts;
+  }
   parts.head_from = format_iso8601(first);
   parts.head_to = parts.day_from = a;
   parts.day_to = parts.tail_from = b;
@@ -135,8 +144,10 @@ std::vector<failure_count> cached_top(soci::session& sql, const cached_parts& pa
   st.exchange(soci::into(n));
   parts.bind(st, kind);
   st.alloc();
+  // Ties go by bytes, as top_of breaks them, whatever the database's collation.
+  const char* by_name = is_postgresql(sql) ? "name COLLATE \"C\"" : "name";
   st.prepare("SELECT name, SUM(n) AS total FROM " + cached_parts::relation(0, !is_postgresql(sql)) +
-             " GROUP BY name ORDER BY total DESC, name LIMIT " + std::to_string(failure_ranking::top_n));
+             " GROUP BY name ORDER BY total DESC, " + by_name + " LIMIT " + std::to_string(failure_ranking::top_n));
   st.define_and_bind();
   st.execute(false);
   while (st.fetch()) {
@@ -232,6 +243,18 @@ failure_tops failure_ranking::rank(const std::optional<std::pair<time_point, tim
   }
   const auto parts = cache_days(sql_, cached->first, cached->second);
   return {merged_top(sql_, parts, "ip", live_ips), merged_top(sql_, parts, "user", live_users)};
+}
+
+void lock_stats_cache(soci::session& sql, bool exclusive) {
+  if (!is_postgresql(sql)) {
+    return;
+  }
+  // "stat" in ASCII: the key every node agrees on.
+  constexpr long long key = 0x73746174;
+  int ignored = 0;
+  sql << (exclusive ? "SELECT 1 FROM (SELECT pg_advisory_xact_lock(" : "SELECT 1 FROM (SELECT pg_advisory_xact_lock_shared(") +
+           std::to_string(key) + ")) AS l",
+    soci::into(ignored);
 }
 
 void forget_failure_days_from(soci::session& sql, time_point t) {

@@ -56,6 +56,12 @@ private:
   soci::session& sql_;
 };
 
+/// On PostgreSQL, orders a cache fill against the forgetting of what it reads
+/// (a transaction-scoped advisory lock: exclusive to fill, shared to forget),
+/// so a fill that read before a late row or an erasure never lands after it.
+/// SQLite's write transactions are serialized already. Call inside a transaction.
+void lock_stats_cache(soci::session& sql, bool exclusive);
+
 /// Forgets the cached days from the one holding `t` on (see forget_stats_from).
 void forget_failure_days_from(soci::session& sql, time_point t);
 

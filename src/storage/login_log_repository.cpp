@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <set>
 
 namespace solod {
 
@@ -80,6 +81,50 @@ void write_login_failures(soci::session& sql, const std::vector<audit_event>& ev
 
 } // namespace
 
+namespace {
+
+/// The SQLite insert: one vector-bound statement for the whole batch.
+void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events);
+
+/// Rows of an erased account that were still on their way when it was erased
+/// (another node's audit actor, the CLI beside a running server): they are
+/// written, then given the account's pseudonym in the same transaction, so no
+/// row names the person afterwards. One indexed look-up per batch.
+void pseudonymize_erased(soci::session& sql, const std::vector<audit_event>& events) {
+  std::set<std::int64_t> ids;
+  for (const auto& e : events) {
+    if (e.user_id) {
+      ids.insert(*e.user_id);
+    }
+  }
+  if (ids.empty()) {
+    return;
+  }
+  std::string list;
+  for (auto id : ids) {
+    list += (list.empty() ? "" : ", ") + std::to_string(id); // numbers: nothing to quote
+  }
+  std::vector<std::pair<long long, std::string>> erased;
+  long long id = 0;
+  std::string pseudonym;
+  soci::statement st = (sql.prepare << "SELECT id, username FROM users WHERE erased_at IS NOT NULL AND id IN (" +
+                                         list + ")",
+                        soci::into(id), soci::into(pseudonym));
+  st.execute();
+  while (st.fetch()) {
+    erased.emplace_back(id, pseudonym);
+  }
+  for (const auto& [user, p] : erased) {
+    sql << "UPDATE login_logs SET username = :p1, "
+           "ip_address = CASE WHEN ip_address = '' THEN '' ELSE :p2 END, "
+           "user_agent = CASE WHEN user_agent = '' THEN '' ELSE :p3 END "
+           "WHERE user_id = :u AND username <> :p4",
+      soci::use(p), soci::use(p), soci::use(p), soci::use(user), soci::use(p);
+  }
+}
+
+} // namespace
+
 void login_log_repository::insert_batch(const std::vector<audit_event>& events) {
   if (events.empty()) {
     return;
@@ -92,8 +137,15 @@ void login_log_repository::insert_batch(const std::vector<audit_event>& events) 
   forget_stats_from(sql_, oldest->timestamp);
   if (sql_.get_backend_name() == "postgresql") {
     insert_multi_row(sql_, events);
-    return;
+  } else {
+    insert_vector_bound(sql_, events);
   }
+  pseudonymize_erased(sql_, events);
+}
+
+namespace {
+
+void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events) {
   const auto n = events.size();
   std::vector<std::string> ts(n), type(n), username(n), session(n), ip(n), ua(n), status(n),
     error(n), basis(n);
@@ -114,13 +166,15 @@ void login_log_repository::insert_batch(const std::vector<audit_event>& events) 
     error[i] = e.error_message;
     basis[i] = e.legal_basis;
   }
-  sql_ << "INSERT INTO login_logs (timestamp, event_type, user_id, username, session_id, "
+  sql << "INSERT INTO login_logs (timestamp, event_type, user_id, username, session_id, "
           "ip_address, user_agent, status, error_message, legal_basis) VALUES "
           "(:ts, :ty, :uid, :un, :sid, :ip, :ua, :st, :er, :lb)",
     soci::use(ts), soci::use(type), soci::use(user_id, user_ind), soci::use(username),
     soci::use(session, session_ind), soci::use(ip), soci::use(ua), soci::use(status),
     soci::use(error), soci::use(basis);
 }
+
+} // namespace
 
 namespace {
 

@@ -184,6 +184,10 @@ const std::vector<migration>& all_migrations() {
        "ALTER TABLE users ADD COLUMN erased_at TEXT",
        "ALTER TABLE sessions ADD COLUMN legal_basis TEXT NOT NULL DEFAULT 'legal_obligation'",
        "CREATE INDEX login_logs_user_ts ON login_logs (user_id, timestamp, id)",
+       // The users list's login summary counts one account's rows of one type.
+       "CREATE INDEX login_logs_user_event ON login_logs (user_id, event_type, timestamp)",
+       // An erasure finds the person's webhook events by id.
+       "CREATE INDEX webhook_events_user ON webhook_events (user_id)",
        // Peak live sessions sweep the ends of an hour as well as its starts.
        "CREATE INDEX sessions_logout_ts ON sessions (logout_ts)",
        // The statistics cache: one row per closed UTC hour, derived from

@@ -107,6 +107,15 @@ start_result session_repository::start(const session_record& s, const std::strin
 
   write_transaction tx(sql_);
   const auto username = lock_user(sql_, user_id);
+  // A login checks the account before hashing: an admin may have disabled
+  // or erased it meanwhile. Under the row lock that is decided for good.
+  int active = 0;
+  sql_ << "SELECT is_active FROM users WHERE id = :u", soci::use(user_id), soci::into(active);
+  if (active == 0) {
+    result.started = false;
+    result.account_closed = true;
+    return result;
+  }
   forget_stats_from(sql_, s.login_ts); // the statistics cache of this hour on is stale
   std::string old_id, old_expires;
   sql_ << "SELECT id, expires_at FROM sessions WHERE user_id = :u AND logout_ts IS NULL",

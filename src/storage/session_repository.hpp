@@ -34,7 +34,8 @@ enum class live_policy {
 
 /// What session_repository::start did.
 struct start_result {
-  bool started = true;               ///< false: refused, a session is live
+  bool started = true;               ///< false: refused, a session is live (or the account closed)
+  bool account_closed = false;       ///< refused: disabled or erased since the password was checked
   std::optional<std::string> ended;  ///< the session it ended
 };
 
@@ -44,7 +45,8 @@ class session_repository {
 public:
   explicit session_repository(soci::session& sql) : sql_(sql) {}
 
-  /// In one transaction, holding the user's row lock (so concurrent logins of
+  /// Refuses (account_closed) when the user is no longer active. Otherwise, in
+  /// one transaction, holding the user's row lock (so concurrent logins of
   /// one user on several nodes apply one after the other): applies `policy`
   /// to the user's live session (ended with `old_reason`, or an expired one
   /// with `expired`), inserts `s` as the new live session and stamps the

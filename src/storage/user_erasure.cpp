@@ -3,6 +3,7 @@
 #include "storage/audit_stats.hpp"
 #include "storage/cluster_news.hpp"
 #include "storage/write_transaction.hpp"
+#include "util/query_string.hpp"
 #include "util/random.hpp"
 #include "util/time_format.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace solod {
 
@@ -45,9 +47,13 @@ void pseudonymize_webhook_events(soci::session& sql, long long user_id, const st
   std::vector<std::pair<long long, std::string>> rewritten;
   long long id = 0, owner = 0;
   std::string payload;
+  // Failed logins of no account are read only if they hold the name (an
+  // attack leaves millions of them); usernames need no JSON escaping.
+  const std::string typed = "%\"username\":\"" + lower(name) + "\"%";
   soci::statement st = (sql.prepare << "SELECT id, user_id, payload FROM webhook_events "
-                                       "WHERE user_id = :u OR user_id = 0",
-                        soci::use(user_id), soci::into(id), soci::into(owner), soci::into(payload));
+                                       "WHERE user_id = :u OR (user_id = 0 AND lower(payload) LIKE :t)",
+                        soci::use(user_id), soci::use(typed), soci::into(id), soci::into(owner),
+                        soci::into(payload));
   st.execute();
   while (st.fetch()) {
     auto j = nlohmann::json::parse(payload, nullptr, false);
@@ -107,17 +113,77 @@ void pseudonymize_news(soci::session& sql, long long user_id, const std::string&
   }
 }
 
+/// The person's addresses in their own rows (before they are renamed).
+std::set<std::string> addresses_of(soci::session& sql, long long user_id, const std::string& name) {
+  std::set<std::string> out;
+  std::string ip;
+  soci::statement st =
+    (sql.prepare << "SELECT DISTINCT ip_address FROM login_logs WHERE (user_id = :u OR lower(username) = lower(:n)) "
+                    "AND ip_address <> '' UNION SELECT DISTINCT ip_address FROM sessions WHERE user_id = :u2 "
+                    "AND ip_address <> ''",
+     soci::use(user_id), soci::use(name), soci::use(user_id), soci::into(ip));
+  st.execute();
+  while (st.fetch()) {
+    out.insert(ip);
+  }
+  return out;
+}
+
+/// Admin actions that record an export's filters ("export audit csv
+/// ?user=bob&ip=..."): a value naming the person or one of their addresses
+/// becomes the pseudonym.
+void pseudonymize_export_filters(soci::session& sql, const std::string& name,
+                                 const std::set<std::string>& addresses, const std::string& pseudonym) {
+  std::vector<std::pair<long long, std::string>> rewritten;
+  long long id = 0;
+  std::string text;
+  soci::statement st = (sql.prepare << "SELECT id, error_message FROM login_logs WHERE event_type = 'admin_action' "
+                                       "AND error_message LIKE 'export % ?%'",
+                        soci::into(id), soci::into(text));
+  st.execute();
+  while (st.fetch()) {
+    const auto q = text.find(" ?");
+    std::string query = text.substr(q + 2), out;
+    bool changed = false;
+    std::size_t start = 0;
+    while (start <= query.size()) {
+      auto end = query.find('&', start);
+      if (end == std::string::npos) {
+        end = query.size();
+      }
+      std::string pair = query.substr(start, end - start);
+      const auto parsed = parse_query(pair);
+      if (parsed && parsed->size() == 1) {
+        const auto& [key, value] = *parsed->begin();
+        if (lower(value) == lower(name) || addresses.contains(value)) {
+          pair = key + "=" + pseudonym;
+          changed = true;
+        }
+      }
+      out += (out.empty() ? "" : "&") + pair;
+      start = end + 1;
+    }
+    if (changed) {
+      rewritten.emplace_back(id, text.substr(0, q + 2) + out);
+    }
+  }
+  for (auto& [row, message] : rewritten) {
+    sql << "UPDATE login_logs SET error_message = :m WHERE id = :i", soci::use(message), soci::use(row);
+  }
+}
+
 /// Hours holding the failures about to be renamed: their cached top lists name them.
 std::vector<time_point> failure_stamps(soci::session& sql, long long user_id, const std::string& name) {
   std::vector<time_point> stamps;
-  std::string ts;
+  std::string hour;
+  // One row per hour ("2026-12-02T09"), not per failure.
   soci::statement st =
-    (sql.prepare << "SELECT timestamp FROM login_logs WHERE event_type = 'login_failure' "
+    (sql.prepare << "SELECT DISTINCT substr(timestamp, 1, 13) FROM login_logs WHERE event_type = 'login_failure' "
                     "AND (user_id = :u OR lower(username) = lower(:n))",
-     soci::use(user_id), soci::use(name), soci::into(ts));
+     soci::use(user_id), soci::use(name), soci::into(hour));
   st.execute();
   while (st.fetch()) {
-    if (auto t = parse_iso8601(ts)) {
+    if (auto t = parse_iso8601(hour + ":00:00.000Z")) {
       stamps.push_back(*t);
     }
   }
@@ -152,6 +218,7 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
   result.pseudonym = "erased-" + random_hex(8);
   const std::string& p = result.pseudonym;
   forget_stats_hours(sql_, failure_stamps(sql_, user_id, name));
+  const auto addresses = addresses_of(sql_, user_id, name);
 
   // Empty fields stay empty: nothing was held there.
   soci::statement audit =
@@ -162,13 +229,15 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
      soci::use(p), soci::use(p), soci::use(p), soci::use(user_id), soci::use(name));
   audit.execute(true);
   result.audit_rows = audit.get_affected_rows();
-  // Admin actions name their target as "NAME (id N)".
-  const std::string named = name + " (id " + std::to_string(id) + ")";
-  const std::string renamed = p + " (id " + std::to_string(id) + ")";
-  const std::string pattern = "%(id " + std::to_string(id) + ")%";
-  sql_ << "UPDATE login_logs SET error_message = REPLACE(error_message, :o, :r) "
-          "WHERE event_type = 'admin_action' AND error_message LIKE :pat",
-    soci::use(named), soci::use(renamed), soci::use(pattern);
+  // Admin actions name their target as "NAME (id N)" or "NAME (id N, admin)".
+  for (const char* after : {")", ","}) {
+    const std::string named = name + " (id " + std::to_string(id) + after;
+    const std::string renamed = p + " (id " + std::to_string(id) + after;
+    const std::string pattern = "%(id " + std::to_string(id) + after + "%";
+    sql_ << "UPDATE login_logs SET error_message = REPLACE(error_message, :o, :r) "
+            "WHERE event_type = 'admin_action' AND error_message LIKE :pat",
+      soci::use(named), soci::use(renamed), soci::use(pattern);
+  }
 
   soci::statement sessions =
     (sql_.prepare << "UPDATE sessions SET "
@@ -179,6 +248,7 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
   sessions.execute(true);
   result.sessions = sessions.get_affected_rows();
 
+  pseudonymize_export_filters(sql_, name, addresses, p);
   pseudonymize_webhook_events(sql_, user_id, name, p);
   pseudonymize_news(sql_, user_id, p);
   sql_ << "DELETE FROM user_attributes WHERE user_id = :u", soci::use(user_id);

@@ -90,9 +90,13 @@ class ActivityTest(SolodTestCase):
                 row = sessions.get(r["session_id"])
                 self.assertIsNotNone(row, f"no sessions row for {r['session_id']}")
                 session = {"ended_at": row["logout_ts"], "end_reason": row["end_reason"]}
+            # An admin's end is stamped with the admin's address and browser:
+            # not the user's to see.
+            by_admin = r["event_type"] == "session_terminated"
             out.append({"id": r["id"], "at": r["timestamp"], "event": r["event_type"],
-                        "status": r["status"], "ip": r["ip_address"],
-                        "user_agent": r["user_agent"], "session_id": r["session_id"],
+                        "status": r["status"], "ip": "" if by_admin else r["ip_address"],
+                        "user_agent": "" if by_admin else r["user_agent"],
+                        "session_id": r["session_id"],
                         "detail": r["error_message"],
                         "current": live_session is not None and r["session_id"] == live_session,
                         "session": session})

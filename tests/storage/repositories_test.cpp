@@ -518,3 +518,18 @@ TEST_CASE("every admin query runs and pages on this backend", "[storage]") {
   CHECK(sessions.anonymise_older_than(t0 + 1h, 2) == 2);
   CHECK(logs.delete_older_than(t0 + 1s, 10) == 2);
 }
+
+TEST_CASE("session_repository::start refuses an account disabled or erased meanwhile", "[storage]") {
+  test_support::test_database db;
+  solod::session_repository sessions(*db.sql);
+  auto uid = insert_user(*db.sql, "erin");
+  REQUIRE(sessions.start(new_session("e1", uid, t0), "superseded").started);
+  solod::user_repository(*db.sql).set_active(uid, false);
+  // A login that checked the password before the admin's change comes too late.
+  auto late = sessions.start(new_session("e2", uid, t0 + 1s), "superseded");
+  CHECK_FALSE(late.started);
+  CHECK(late.account_closed);
+  CHECK_FALSE(late.ended);
+  CHECK_FALSE(sessions.find("e2"));
+  CHECK_FALSE(sessions.find("e1")->logout_ts); // nothing else changed
+}

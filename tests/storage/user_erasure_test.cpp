@@ -83,6 +83,10 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
       row(t0, "login_success", mia, "mia", "192.0.2.77", "MiaBrowser/1.0"),
       row(t0 + 1min, "admin_action", admin, "root", "10.0.0.1", "AdminUA", "update user mia (id " +
                                                                              std::to_string(mia) + "): disable"),
+      row(t0 + 1min, "admin_action", admin, "root", "10.0.0.1", "AdminUA",
+          "export sessions csv ?user=Mia&ip=192.0.2.77&reason=admin"),
+      row(t0 + 1min, "admin_action", admin, "root", "10.0.0.1", "AdminUA",
+          "create user mia (id " + std::to_string(mia) + ", admin)"),
     });
     tx.commit();
   }
@@ -113,8 +117,9 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
     CHECK(count_of(sql, "SELECT COUNT(*) FROM sessions") == sessions_before);
     CHECK(count_of(sql, "SELECT COUNT(*) FROM user_attributes") == 0);
     // The admin's row now names the pseudonym; the admin's own row keeps the admin.
-    CHECK(rows_mentioning(sql, done.pseudonym + " (id ") == 1);
-    CHECK(rows_mentioning(sql, "AdminUA") == 1);
+    CHECK(rows_mentioning(sql, done.pseudonym + " (id ") == 2);
+    CHECK(rows_mentioning(sql, "?user=" + done.pseudonym + "&ip=" + done.pseudonym + "&reason=admin") == 1);
+    CHECK(rows_mentioning(sql, "AdminUA") == 3); // the admin's own rows keep the admin
     auto tomb = solod::user_repository(sql).find_by_id(mia);
     REQUIRE(tomb);
     CHECK(tomb->username == done.pseudonym);
@@ -127,6 +132,16 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].username == done.pseudonym);
     CHECK(rows[0].ip_address == done.pseudonym);
+
+    // A row still on its way (another node's audit actor) lands pseudonymized.
+    {
+      solod::write_transaction tx(sql);
+      solod::login_log_repository(sql).insert_batch(
+        {row(t0 + 2min, "session_terminated", mia, "mia", "192.0.2.77", "MiaBrowser/1.0", "admin")});
+      tx.commit();
+    }
+    CHECK(rows_mentioning(sql, "MiaBrowser") == 0);
+    CHECK(rows_mentioning(sql, "192.0.2.77") == 0);
 
     auto again = erasure.erase(mia, t0 + 4min);
     CHECK(std::get<solod::erasure_refusal>(again) == solod::erasure_refusal::already_erased);
