@@ -232,3 +232,21 @@ TEST_CASE("the top failures merge cached days and the log into one exact list", 
     CHECK(count_of(*db.sql, "SELECT COUNT(*) FROM stats_days") == 1);
   }
 }
+
+TEST_CASE("audit_stats caches a quiet stretch at once, and measures around it", "[storage][stats]") {
+  test_support::test_database db;
+  auto& sql = *db.sql;
+  auto ann = add_user(sql, "ann");
+  add_session(sql, "q1", ann, t0 - 24h * 10, std::nullopt); // live all along
+  write(sql, {event(t0 - 24h * 10, "login_success", "ann"), event(t0 + 30min, "logout", "ann")});
+  auto report = audit_stats(sql).report(t0 - 24h * 9, t0 + 2h, stats_bucket::day, later);
+  // 9 quiet days and the hour with the logout: one live session throughout.
+  for (const auto& b : report.buckets) {
+    CHECK(b.counts.peak_live == 1);
+  }
+  CHECK(count(report.buckets.back().counts, "logout") == 1);
+  CHECK(count_of(sql, "SELECT COUNT(*) FROM stats_hours") == 24 * 9 + 2);
+  CHECK(count_of(sql, "SELECT COUNT(*) FROM stats_hours WHERE peak_live = 1 AND live_at_end = 1") == 24 * 9 + 2);
+  auto again = audit_stats(sql).report(t0 - 24h * 9, t0 + 2h, stats_bucket::day, later);
+  CHECK(count(again.buckets.back().counts, "logout") == 1);
+}
