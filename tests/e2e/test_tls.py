@@ -185,12 +185,14 @@ class RepeatedConnectionsTest(SolodTestCase):
             after_round.append(rss_kib(s.pid))
             print(f"round {round_no}: RSS with {self.CONNECTIONS} open {held} KiB, "
                   f"after the close {after_round[-1]} KiB", file=sys.stderr)
-        # The first round grows the heap to its working size; later rounds reuse it.
-        # Bound: 1 KiB per connection and round after the first (8 MiB); what a
-        # connection holds (the SSL: ~14 KiB; a record buffer: 17 KiB) would
-        # show 14x over it in one round. Measured: +0.2 MiB plain, +3.2 MiB under ASan.
-        growth = after_round[-1] - after_round[0]
-        bound = self.CONNECTIONS * (self.ROUNDS - 1)  # KiB
+        # The first two rounds grow the heap to its working size (and overlap
+        # the start-up work: the statistics cache's warm-up, the first retention
+        # sweep); later rounds reuse it. Bound: 1 KiB per connection and round
+        # after the second (6 MiB); what a connection holds (the SSL: ~14 KiB; a
+        # record buffer: 17 KiB) would show 14x over it in one round. Measured:
+        # +0.2 MiB plain, +1.7 MiB under ASan (rounds 1-4).
+        growth = after_round[-1] - after_round[1]
+        bound = self.CONNECTIONS * (self.ROUNDS - 2)  # KiB
         self.assertLessEqual(growth, bound, f"RSS after each round (KiB): {after_round}")
 
 
