@@ -1,6 +1,7 @@
 #include "actors/audit_actor.hpp"
 
 #include "actors/messages.hpp"
+#include "storage/audit_chain.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/write_transaction.hpp"
 #include "util/metrics.hpp"
@@ -135,6 +136,27 @@ struct audit_state {
 
 using audit_self = caf::stateful_actor<audit_state>;
 
+/// Signs the chain's head (if it moved since the last checkpoint); false when the database failed.
+bool sign_checkpoint(audit_self* self) {
+  auto& st = self->state;
+  if (!st.opts.signer) {
+    return true;
+  }
+  try {
+    if (!st.sql) {
+      st.sql = open_audit_connection(st.opts);
+    }
+    if (auto cp = write_checkpoint(*st.sql, *st.opts.signer, std::chrono::system_clock::now())) {
+      spdlog::debug("audit: checkpoint of row {} signed", cp->row_id);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    st.sql.reset();
+    spdlog::warn("audit: checkpoint not written: {}", e.what());
+    return false;
+  }
+}
+
 void flush(audit_self* self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -200,6 +222,9 @@ void hold(audit_self* self, audit_event ev,
 
 caf::behavior audit_actor(audit_self* self, audit_actor_options opts) {
   self->state.opts = std::move(opts);
+  if (self->state.opts.signer) {
+    self->delayed_send(self, self->state.opts.checkpoint_interval, tick_atom::value);
+  }
   return {
     [=](audit_atom, audit_event& ev) { hold(self, std::move(ev), std::nullopt); },
     [=](audit_atom, audit_event& ev, end_reply& on_commit) {
@@ -223,6 +248,13 @@ caf::behavior audit_actor(audit_self* self, audit_actor_options opts) {
       flush(self);
       return self->state.held.size();
     },
+    [=](tick_atom) {
+      if (!self->state.retrying) { // a dead database is retried by the flush, not by this
+        sign_checkpoint(self);
+      }
+      self->delayed_send(self, self->state.opts.checkpoint_interval, tick_atom::value);
+    },
+    [=](checkpoint_atom) -> bool { return sign_checkpoint(self); },
   };
 }
 

@@ -2,6 +2,7 @@
 /// @brief The audit actor: batches audit events and commits each batch in one transaction.
 
 #include "config/config.hpp"
+#include "storage/audit_signing_key.hpp"
 #include "storage/database.hpp"
 #include "storage/records.hpp"
 
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 namespace soci {
 class session;
@@ -28,6 +30,9 @@ struct audit_actor_options {
   std::size_t max_held = 1'000'000; ///< events kept while the database is down; more are dropped
   metrics* stats = nullptr;         ///< may be null (tests)
   legal_basis_config legal_basis;   ///< stamped on each row by its event type
+  /// Signs the chain's head every `checkpoint_interval`; none: no checkpoints (tests).
+  std::optional<audit_signing_key> signer;
+  std::chrono::milliseconds checkpoint_interval{60'000};
 };
 
 /// Spawns the audit actor on a thread of its own (it blocks in SOCI).
@@ -44,6 +49,9 @@ struct audit_actor_options {
 ///   first try failed or the database is being retried.
 /// - `(flush_atom, count_atom)` -> `std::size_t`: commit everything held now; answers
 ///   how many events are still held (0 unless the database is down).
+/// - `(checkpoint_atom)` -> `bool`: sign the chain's head now (at shutdown);
+///   false when the database failed. The actor also does it every
+///   `checkpoint_interval` by itself.
 ///
 /// Group commit: in `commit` durability a flush is queued behind the events
 /// already in the mailbox, so one transaction takes every event that arrived

@@ -61,6 +61,7 @@ using local_atom = caf::atom_constant<caf::atom("local")>;
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
 /// Test hook only: honoured by an actor whose context has `test_hooks` set.
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 
 // -- session requests ---------------------------------------------------------
 

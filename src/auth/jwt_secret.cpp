@@ -4,11 +4,6 @@
 #include "util/random.hpp"
 #include "util/secret_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
-
 namespace solod {
 
 namespace {
@@ -42,22 +37,8 @@ std::string load_jwt_secret(const auth_config& cfg, const environment& env,
     return secret;
   }
   auto path = data_dir + "/jwt.secret";
-  if (!std::filesystem::exists(path)) {
-    std::error_code ec;
-    std::filesystem::create_directories(data_dir, ec);
-    // O_EXCL: two processes starting at once must not both write a key.
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd >= 0) {
-      auto secret = random_hex(32);
-      bool ok = ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
-      ::fsync(fd);
-      ::close(fd);
-      if (!ok) {
-        throw config_error("cannot write '" + path + "'");
-      }
-    } else if (errno != EEXIST) {
-      throw config_error("cannot create '" + path + "'");
-    }
+  if (!create_secret_file(path, random_hex(32))) {
+    throw config_error("cannot create '" + path + "'");
   }
   auto secret = read_file(path, "jwt secret");
   check_length(secret, "'" + path + "'");

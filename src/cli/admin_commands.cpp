@@ -2,6 +2,7 @@
 
 #include "auth/credentials.hpp"
 #include "auth/password_hasher.hpp"
+#include "cli/audit_commands.hpp"
 #include "cli/cli_audit.hpp"
 #include "cli/subject_commands.hpp"
 #include "cli/user_import.hpp"
@@ -212,6 +213,9 @@ int audit_export(soci::session& sql, const command_line& cmd, std::ostream& out,
 
 int run_admin_command(const config& cfg, const environment& env, const command_line& cmd,
                       std::istream& in, std::ostream& out, std::ostream& err) {
+  if (is_offline_audit_command(cmd)) {
+    return run_offline_audit_command(cfg, cmd, out, err);
+  }
   try {
     auto url = database_url::from_config(cfg.database, env);
     auto sql = open_database(url);
@@ -234,7 +238,10 @@ int run_admin_command(const config& cfg, const environment& env, const command_l
       return user_attr(cfg, *sql, cmd, out, err);
     }
     if (cmd.command == "audit_export") {
-      return audit_export(*sql, cmd, out, err);
+      return cmd.with_proof ? audit_export_with_proof(*sql, cfg, cmd, out, err) : audit_export(*sql, cmd, out, err);
+    }
+    if (cmd.command == "audit_verify") {
+      return audit_verify(*sql, cfg, cmd, out, err);
     }
     if (cmd.command == "session_export") {
       return session_export(*sql, cmd, out, err);

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief The offline subcommands: user management, migrate, audit export.
+/// @brief The offline subcommands: user management, migrate, audit export and verification.
 
 #include "cli/command_line.hpp"
 #include "config/config.hpp"

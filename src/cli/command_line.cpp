@@ -27,8 +27,15 @@ Usage:
                     [--active true|false] [--format csv|json]
                                              write the session history to stdout
   solod migrate                              create or upgrade the schema, then exit
-  solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json]
-                                             write the audit log to stdout
+  solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json] [--with-proof]
+                                             write the audit log to stdout (with its proof:
+                                             chain data and signed checkpoints)
+  solod audit verify [--from ISO] [--to ISO] [--pubkey KEY]...
+                                             check the audit chain and its checkpoints;
+                                             exit 0 intact, 1 broken (names the first row)
+  solod audit verify-report FILE [--pubkey KEY]...
+                                             check a report with proof, no database needed
+  solod audit pubkey                         print the key that checks the checkpoints
   solod config check [--config FILE]         validate and print the effective config
   solod --version                            print the version
   solod --help                               print this help
@@ -54,6 +61,31 @@ std::uint64_t parse_iterations(const std::string& text) {
                       std::to_string(hash_bounds::max_pbkdf2_iterations));
   }
   return n;
+}
+
+/// `audit export|verify|verify-report|pubkey`.
+void parse_audit(const std::vector<std::string>& words, command_line& cmd) {
+  const std::string verb = words.size() >= 2 ? words[1] : "";
+  if (verb == "export" && words.size() == 2) {
+    if (cmd.format != "csv" && cmd.format != "json") {
+      throw usage_error("--format must be csv or json");
+    }
+    cmd.command = "audit_export";
+  } else if (verb == "verify" && words.size() == 2) {
+    cmd.command = "audit_verify";
+  } else if (verb == "verify-report" && words.size() == 3) {
+    cmd.command = "audit_verify_report";
+    cmd.file = words[2];
+  } else if (verb == "pubkey" && words.size() == 2) {
+    cmd.command = "audit_pubkey";
+  } else {
+    throw usage_error("usage: solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json] "
+                      "[--with-proof], solod audit verify [--from ISO] [--to ISO] [--pubkey KEY], "
+                      "solod audit verify-report FILE [--pubkey KEY], or solod audit pubkey");
+  }
+  if (cmd.with_proof && cmd.command != "audit_export") {
+    throw usage_error("--with-proof belongs to solod audit export");
+  }
 }
 
 /// `user attr NAME [KEY [VALUE]]`, with --type and --delete.
@@ -145,6 +177,10 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       }
     } else if (a == "--delete") {
       cmd.attr_delete = true;
+    } else if (a == "--with-proof") {
+      cmd.with_proof = true;
+    } else if (a == "--pubkey") {
+      cmd.pubkeys.push_back(value("--pubkey"));
     } else if (a.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + a);
     } else {
@@ -201,13 +237,7 @@ command_line parse_command_line(const std::vector<std::string>& args) {
     expect(1, "migrate");
     cmd.command = "migrate";
   } else if (words[0] == "audit") {
-    if (words.size() != 2 || words[1] != "export") {
-      throw usage_error("usage: solod audit export [--from ISO] [--to ISO] [--user NAME] [--format csv|json]");
-    }
-    if (cmd.format != "csv" && cmd.format != "json") {
-      throw usage_error("--format must be csv or json");
-    }
-    cmd.command = "audit_export";
+    parse_audit(words, cmd);
   } else if (words[0] == "config") {
     if (words.size() != 2 || words[1] != "check") {
       throw usage_error("usage: solod config check [--config FILE]");

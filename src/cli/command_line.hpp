@@ -19,7 +19,7 @@ public:
 struct command_line {
   /// serve, help, version, user_add, user_passwd, user_disable, user_enable,
   /// user_import, user_attr, user_export, user_erase, migrate, audit_export,
-  /// session_export, config_check
+  /// audit_verify, audit_verify_report, audit_pubkey, session_export, config_check
   std::string command = "serve";
   std::string config_file;   ///< --config FILE (anywhere)
   std::string name;          ///< the user for user subcommands
@@ -32,7 +32,7 @@ struct command_line {
   std::string format = "csv";
   bool format_given = false;  ///< --format was on the command line
   // -- user import (SPEC §9)
-  std::string file;                            ///< the file to import
+  std::string file;                            ///< the file to import (or the report to verify)
   std::optional<std::uint64_t> pbkdf2_iterations; ///< --pbkdf2-iterations N
   std::string salt_encoding = "hex";           ///< --salt-encoding hex|utf8
   bool dry_run = false;                        ///< --dry-run
@@ -40,6 +40,9 @@ struct command_line {
   std::optional<std::string> attr_key, attr_value;
   std::string attr_type;      ///< --type (empty: keep the attribute's, else string)
   bool attr_delete = false;   ///< --delete
+  // -- audit
+  bool with_proof = false;           ///< audit export --with-proof
+  std::vector<std::string> pubkeys;  ///< --pubkey KEY (repeatable): keys audit verify trusts
 };
 
 /// Parses `args` (without the program name). Throws usage_error.

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/toml.hpp"
+#include "util/hex.hpp"
 #include "util/utf8.hpp"
 
 #include <arpa/inet.h>
@@ -472,6 +473,11 @@ bool non_empty(const std::string& s) {
   return !s.empty();
 }
 
+/// An Ed25519 public key as `solod audit pubkey` prints it: 64 hex digits.
+bool is_public_key_hex(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return hex_value(c) >= 0; });
+}
+
 // -- the table itself -------------------------------------------------------------
 
 /// Sections in SPEC order; `render_config` writes them in this order.
@@ -597,6 +603,11 @@ std::vector<key_def> core_keys() {
                    seconds{60}),
       // 100 years: "keep forever" in practice, and far from any date overflow.
       integer_key("audit", "retention_days", at(&config::audit, &audit_config::retention_days), 1, 36'500),
+      duration_key("audit", "checkpoint_interval", at(&config::audit, &audit_config::checkpoint_interval),
+                   seconds{1}, days{1}),
+      string_key("audit", "signing_key_file", at(&config::audit, &audit_config::signing_key_file), "a file path"),
+      list_key("audit", "trusted_keys", at(&config::audit, &audit_config::trusted_keys),
+               "an Ed25519 public key: 64 hex digits, as `solod audit pubkey` prints it", is_public_key_hex),
 
       string_key("log", "dir", at(&config::log, &log_config::dir), "a directory path", non_empty),
       choice_key("log", "level", at(&config::log, &log_config::level),

@@ -104,6 +104,13 @@ struct audit_config {
   int batch_max = 512;
   std::chrono::milliseconds flush_interval = std::chrono::milliseconds{10};
   int retention_days = 730;
+  /// How often the chain's head is signed as a checkpoint (and at shutdown).
+  std::chrono::milliseconds checkpoint_interval = std::chrono::seconds{60};
+  /// The Ed25519 key that signs checkpoints; empty: `data_dir/audit_signing.key`,
+  /// made on first start (mode 0600).
+  std::string signing_key_file;
+  /// Public keys of other nodes' checkpoints `solod audit verify` accepts besides this node's own.
+  std::vector<std::string> trusted_keys;
 
   bool operator==(const audit_config&) const = default;
 };

@@ -13,6 +13,7 @@
 #include "net/json_views.hpp"
 #include "storage/attribute_repository.hpp"
 #include "storage/db_pool.hpp"
+#include "storage/audit_proof.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
 #include "storage/user_activity.hpp"
@@ -239,7 +240,7 @@ void admin_router::dispatch(soci::session& sql, const http_request& req, const u
   }
   if (path == "/api/admin/audit.csv") {
     if (m == "GET" || m == "HEAD") {
-      export_audit_csv(req, admin, respond);
+      export_audit_csv(sql, req, admin, respond);
     } else {
       method_not_allowed("GET, HEAD");
     }
@@ -597,7 +598,7 @@ void admin_router::list_audit(soci::session& sql, const http_request& req,
   respond(json_response(200, dump(json{{"events", list}, {"next_cursor", next}})));
 }
 
-void admin_router::export_audit_csv(const http_request& req, const user_record& admin,
+void admin_router::export_audit_csv(soci::session& sql, const http_request& req, const user_record& admin,
                                     responder respond) const {
   auto parsed = parse_audit_query(req, 1000);
   if (auto* err = std::get_if<http_response>(&parsed)) {
@@ -605,9 +606,17 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
     return;
   }
   auto& q = std::get<audit_query>(parsed);
+  const auto proof = param(*parse_query(req.query), "proof");
+  const bool with_proof = proof == "1" || proof == "true";
+  if (with_proof && (!q.filter.ip.empty() || !q.filter.event.empty())) {
+    respond(bad_input("a proof covers a time range and at most one account (user=): ip and event "
+                      "filters cannot be proven"));
+    return;
+  }
   http_response r;
   r.content_type = "text/csv; charset=utf-8";
-  r.with_header("Content-Disposition", "attachment; filename=\"solod-audit.csv\"");
+  r.with_header("Content-Disposition", with_proof ? "attachment; filename=\"solod-audit-proof.csv\""
+                                                  : "attachment; filename=\"solod-audit.csv\"");
   r.with_header("Cache-Control", "no-store");
   if (req.method == "HEAD") {
     // The header of the export and nothing else: no query, no body (the
@@ -617,6 +626,10 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
     return;
   }
   audit_action(req, admin, "export audit csv" + (req.query.empty() ? "" : " ?" + req.query.substr(0, 200)));
+  if (with_proof) {
+    stream_audit_proof(sql, q.filter, std::move(r), respond);
+    return;
+  }
   r.stream = csv_stream(*deps_.db, csv_header(),
                         [filter = q.filter, after = std::optional<page_position>()](
                           soci::session& sql, std::string& chunk) mutable {
@@ -630,6 +643,27 @@ void admin_router::export_audit_csv(const http_request& req, const user_record& 
                           after = page_position{format_iso8601(rows.back().timestamp), rows.back().id, ""};
                           return true;
                         });
+  respond(std::move(r));
+}
+
+void admin_router::stream_audit_proof(soci::session& sql, const audit_filter& filter, http_response r,
+                                      responder respond) const {
+  if (deps_.audit_key == nullptr) {
+    respond(unavailable());
+    return;
+  }
+  auto writer = std::make_shared<proof_report_writer>(proof_scope{filter.from, filter.to, filter.username},
+                                                      false);
+  std::string opening;
+  try {
+    // The checkpoint that ends the report is signed now: it covers every row committed so far.
+    opening = writer->begin(sql, *deps_.audit_key, deps_.clk->now());
+  } catch (const proof_error& e) {
+    respond(error_response(404, "not_found", e.what()));
+    return;
+  }
+  r.stream = csv_stream(*deps_.db, std::move(opening),
+                        [writer](soci::session& sql, std::string& chunk) { return writer->next(sql, chunk); });
   respond(std::move(r));
 }
 

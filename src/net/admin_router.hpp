@@ -15,6 +15,7 @@ class session;
 
 namespace solod {
 
+struct audit_filter;
 struct principal;
 struct user_record;
 
@@ -60,8 +61,11 @@ private:
   void end_session(soci::session& sql, const http_request& req, const user_record& admin,
                    const std::string& id, responder respond) const;
   void list_audit(soci::session& sql, const http_request& req, responder respond) const;
-  void export_audit_csv(const http_request& req, const user_record& admin,
+  void export_audit_csv(soci::session& sql, const http_request& req, const user_record& admin,
                         responder respond) const;
+  /// The audit CSV with its proof (`?proof=1`, storage/audit_proof.hpp).
+  void stream_audit_proof(soci::session& sql, const audit_filter& filter, http_response r,
+                          responder respond) const;
   void end_user_session(std::int64_t user_id, const http_request& req,
                         std::function<void()> then) const;
 public:

@@ -12,6 +12,8 @@
 
 namespace solod {
 
+class audit_signing_key;
+
 class admin_router;
 class authenticator;
 struct principal;
@@ -47,6 +49,8 @@ struct api_deps {
   const online_board* online = nullptr;
   /// The clients of `POST /api/introspect` (none: every call is refused).
   const service_clients* services = nullptr;
+  /// Signs the checkpoint that ends an audit export with its proof (none: refused).
+  const audit_signing_key* audit_key = nullptr;
 };
 
 /// Dispatches requests: the API, its compatibility aliases, health, metrics, pages,

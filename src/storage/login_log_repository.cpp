@@ -1,5 +1,6 @@
 #include "storage/login_log_repository.hpp"
 
+#include "storage/audit_chain.hpp"
 #include "storage/audit_stats.hpp"
 #include "storage/webhook_outbox.hpp"
 #include "util/time_format.hpp"
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 
 namespace solod {
@@ -15,10 +17,11 @@ namespace solod {
 namespace {
 
 /// PostgreSQL's SOCI backend runs a vector-bound insert as one round trip per
-/// row; there a batch goes as multi-row INSERTs instead (500 rows of 10 values
-/// each: 5,000 parameters, far below PostgreSQL's 65,535). Every value is sent
+/// row; there a batch goes as multi-row INSERTs instead (500 rows of 13 values
+/// each: 6,500 parameters, far below PostgreSQL's 65,535). Every value is sent
 /// as text, which PostgreSQL converts to the column's type.
-void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events) {
+void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events,
+                      const std::vector<chain_link>& links) {
   constexpr std::size_t rows_per_insert = 500;
   for (std::size_t first = 0; first < events.size(); first += rows_per_insert) {
     const auto n = std::min(rows_per_insert, events.size() - first);
@@ -26,8 +29,8 @@ void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events
     std::deque<std::string> values;
     std::deque<soci::indicator> nulls;
     soci::statement st(sql);
-    std::string query = "INSERT INTO login_logs (timestamp, event_type, user_id, username, session_id, "
-                        "ip_address, user_agent, status, error_message, legal_basis) VALUES ";
+    std::string query = "INSERT INTO login_logs (id, timestamp, event_type, user_id, username, session_id, "
+                        "ip_address, user_agent, status, error_message, legal_basis, chain_key, row_hash) VALUES ";
     int param = 0;
     auto bind = [&](std::string value, bool is_null = false) {
       query += (query.back() == '(' ? ":p" : ", :p") + std::to_string(param++);
@@ -37,7 +40,9 @@ void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events
     };
     for (std::size_t i = 0; i < n; ++i) {
       const auto& e = events[first + i];
+      const auto& link = links[first + i];
       query += i == 0 ? "(" : ", (";
+      bind(std::to_string(link.id));
       bind(format_iso8601(e.timestamp));
       bind(e.event_type);
       bind(e.user_id ? std::to_string(*e.user_id) : "", !e.user_id);
@@ -48,6 +53,8 @@ void insert_multi_row(soci::session& sql, const std::vector<audit_event>& events
       bind(e.status);
       bind(e.error_message);
       bind(e.legal_basis);
+      bind(link.chain_key);
+      bind(link.row_hash);
       query += ")";
     }
     st.alloc();
@@ -84,13 +91,14 @@ void write_login_failures(soci::session& sql, const std::vector<audit_event>& ev
 namespace {
 
 /// The SQLite insert: one vector-bound statement for the whole batch.
-void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events);
+void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events,
+                         const std::vector<chain_link>& links);
 
 /// Rows of an erased account that were still on their way when it was erased
-/// (another node's audit actor, the CLI beside a running server): they are
-/// written, then given the account's pseudonym in the same transaction, so no
-/// row names the person afterwards. One indexed look-up per batch.
-void pseudonymize_erased(soci::session& sql, const std::vector<audit_event>& events) {
+/// (another node's audit actor, the CLI beside a running server) are written
+/// under the account's pseudonym, their chain key sealed first as an erasure
+/// seals it, so no row names the person. One indexed look-up per batch.
+void pseudonymize_erased(soci::session& sql, std::vector<audit_event>& events, std::vector<chain_link>& links) {
   std::set<std::int64_t> ids;
   for (const auto& e : events) {
     if (e.user_id) {
@@ -104,7 +112,7 @@ void pseudonymize_erased(soci::session& sql, const std::vector<audit_event>& eve
   for (auto id : ids) {
     list += (list.empty() ? "" : ", ") + std::to_string(id); // numbers: nothing to quote
   }
-  std::vector<std::pair<long long, std::string>> erased;
+  std::map<std::int64_t, std::string> erased;
   long long id = 0;
   std::string pseudonym;
   soci::statement st = (sql.prepare << "SELECT id, username FROM users WHERE erased_at IS NOT NULL AND id IN (" +
@@ -112,44 +120,52 @@ void pseudonymize_erased(soci::session& sql, const std::vector<audit_event>& eve
                         soci::into(id), soci::into(pseudonym));
   st.execute();
   while (st.fetch()) {
-    erased.emplace_back(id, pseudonym);
+    erased.emplace(id, pseudonym);
   }
-  for (const auto& [user, p] : erased) {
-    sql << "UPDATE login_logs SET username = :p1, "
-           "ip_address = CASE WHEN ip_address = '' THEN '' ELSE :p2 END, "
-           "user_agent = CASE WHEN user_agent = '' THEN '' ELSE :p3 END "
-           "WHERE user_id = :u AND username <> :p4",
-      soci::use(p), soci::use(p), soci::use(p), soci::use(user), soci::use(p);
+  for (std::size_t i = 0; i < events.size() && !erased.empty(); ++i) {
+    auto& e = events[i];
+    const auto it = e.user_id ? erased.find(*e.user_id) : erased.end();
+    if (it == erased.end()) {
+      continue;
+    }
+    links[i].chain_key = *seal_chain_key(links[i].chain_key, chain_row_of(e, links[i].id), erased_fields);
+    e.username = it->second;
+    for (auto* field : {&e.ip_address, &e.user_agent}) {
+      *field = field->empty() ? "" : it->second; // empty stays empty: nothing was held there
+    }
   }
 }
 
 } // namespace
 
-void login_log_repository::insert_batch(const std::vector<audit_event>& events) {
-  if (events.empty()) {
+void login_log_repository::insert_batch(const std::vector<audit_event>& batch) {
+  if (batch.empty()) {
     return;
   }
-  write_login_failures(sql_, events);
+  write_login_failures(sql_, batch);
   // Rows held while the database was down may land in an hour already cached.
-  auto oldest = std::min_element(events.begin(), events.end(), [](const auto& a, const auto& b) {
+  auto oldest = std::min_element(batch.begin(), batch.end(), [](const auto& a, const auto& b) {
     return a.timestamp < b.timestamp;
   });
   forget_stats_from(sql_, oldest->timestamp);
+  auto links = extend_chain(sql_, batch);
+  std::vector<audit_event> events = batch;
+  pseudonymize_erased(sql_, events, links);
   if (sql_.get_backend_name() == "postgresql") {
-    insert_multi_row(sql_, events);
+    insert_multi_row(sql_, events, links);
   } else {
-    insert_vector_bound(sql_, events);
+    insert_vector_bound(sql_, events, links);
   }
-  pseudonymize_erased(sql_, events);
 }
 
 namespace {
 
-void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events) {
+void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& events,
+                         const std::vector<chain_link>& links) {
   const auto n = events.size();
   std::vector<std::string> ts(n), type(n), username(n), session(n), ip(n), ua(n), status(n),
-    error(n), basis(n);
-  std::vector<long long> user_id(n);
+    error(n), basis(n), key(n), hash(n);
+  std::vector<long long> id(n), user_id(n);
   std::vector<soci::indicator> user_ind(n), session_ind(n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = events[i];
@@ -165,13 +181,16 @@ void insert_vector_bound(soci::session& sql, const std::vector<audit_event>& eve
     status[i] = e.status;
     error[i] = e.error_message;
     basis[i] = e.legal_basis;
+    id[i] = links[i].id;
+    key[i] = links[i].chain_key;
+    hash[i] = links[i].row_hash;
   }
-  sql << "INSERT INTO login_logs (timestamp, event_type, user_id, username, session_id, "
-          "ip_address, user_agent, status, error_message, legal_basis) VALUES "
-          "(:ts, :ty, :uid, :un, :sid, :ip, :ua, :st, :er, :lb)",
-    soci::use(ts), soci::use(type), soci::use(user_id, user_ind), soci::use(username),
+  sql << "INSERT INTO login_logs (id, timestamp, event_type, user_id, username, session_id, "
+          "ip_address, user_agent, status, error_message, legal_basis, chain_key, row_hash) VALUES "
+          "(:id, :ts, :ty, :uid, :un, :sid, :ip, :ua, :st, :er, :lb, :ck, :rh)",
+    soci::use(id), soci::use(ts), soci::use(type), soci::use(user_id, user_ind), soci::use(username),
     soci::use(session, session_ind), soci::use(ip), soci::use(ua), soci::use(status),
-    soci::use(error), soci::use(basis);
+    soci::use(error), soci::use(basis), soci::use(key), soci::use(hash);
 }
 
 } // namespace
@@ -310,18 +329,7 @@ std::vector<audit_event> login_log_repository::page(const audit_filter& filter, 
 }
 
 std::size_t login_log_repository::delete_older_than(time_point cutoff, std::size_t max_rows) {
-  std::string ts = format_iso8601(cutoff);
-  long long n = static_cast<long long>(max_rows);
-  soci::statement st =
-    (sql_.prepare << "DELETE FROM login_logs WHERE id IN "
-                     "(SELECT id FROM login_logs WHERE timestamp < :c ORDER BY timestamp LIMIT :n)",
-     soci::use(ts), soci::use(n));
-  st.execute(true);
-  const auto deleted = static_cast<std::size_t>(st.get_affected_rows());
-  if (deleted > 0) {
-    forget_stats_before(sql_, cutoff);
-  }
-  return deleted;
+  return delete_signed_span(sql_, cutoff, max_rows);
 }
 
 } // namespace solod

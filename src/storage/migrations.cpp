@@ -222,6 +222,30 @@ const std::vector<migration>& all_migrations() {
        "CREATE INDEX stats_hour_failures_name ON stats_hour_failures (kind, name, hour)",
        "CREATE INDEX stats_day_failures_name ON stats_day_failures (kind, name, day)",
      }},
+    {7,
+     {
+       // The tamper-evident audit log (issue 15, audit_chain.hpp): each row's
+       // key for its personal fields and its hash in the chain. Rows written
+       // before this version stay outside the chain (at or below genesis_id).
+       "ALTER TABLE login_logs ADD COLUMN chain_key TEXT",
+       "ALTER TABLE login_logs ADD COLUMN row_hash TEXT",
+       R"(CREATE TABLE audit_chain (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            genesis_id BIGINT NOT NULL,
+            last_id BIGINT NOT NULL,
+            head TEXT NOT NULL))",
+       "INSERT INTO audit_chain (id, genesis_id, last_id, head) SELECT 1, COALESCE(MAX(id), 0), "
+       "COALESCE(MAX(id), 0), '" + std::string(64, '0') + "' FROM login_logs",
+       R"(CREATE TABLE audit_checkpoints (
+            id {{pk}},
+            row_id BIGINT NOT NULL,
+            head TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            signature TEXT NOT NULL))",
+       "CREATE INDEX audit_checkpoints_row ON audit_checkpoints (row_id)",
+       "CREATE INDEX audit_checkpoints_created ON audit_checkpoints (created_at)",
+     }},
   };
   return list;
 }

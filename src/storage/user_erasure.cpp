@@ -1,5 +1,6 @@
 #include "storage/user_erasure.hpp"
 
+#include "storage/audit_chain.hpp"
 #include "storage/audit_stats.hpp"
 #include "storage/cluster_news.hpp"
 #include "storage/write_transaction.hpp"
@@ -113,6 +114,34 @@ void pseudonymize_news(soci::session& sql, long long user_id, const std::string&
   }
 }
 
+/// The ids of the audit rows matching `condition` (binding `:u` to `user_id`
+/// when given, and `:n` to `name`) whose detail holds `containing`: the rows an
+/// erasure is about to rewrite, to be sealed first (audit_chain.hpp).
+std::vector<std::int64_t> ids_of(soci::session& sql, const std::string& condition,
+                                 std::optional<long long> user_id, const std::string& name,
+                                 const std::string& containing = "") {
+  std::vector<std::int64_t> ids;
+  long long id = 0;
+  std::string detail;
+  soci::statement st(sql);
+  if (user_id) {
+    st.exchange(soci::use(*user_id, "u"));
+  }
+  st.exchange(soci::use(name, "n"));
+  st.exchange(soci::into(id));
+  st.exchange(soci::into(detail));
+  st.alloc();
+  st.prepare("SELECT id, error_message FROM login_logs WHERE " + condition);
+  st.define_and_bind();
+  st.execute(false);
+  while (st.fetch()) {
+    if (detail.find(containing) != std::string::npos) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
 /// The person's addresses in their own rows (before they are renamed).
 std::set<std::string> addresses_of(soci::session& sql, long long user_id, const std::string& name) {
   std::set<std::string> out;
@@ -167,6 +196,11 @@ void pseudonymize_export_filters(soci::session& sql, const std::string& name,
       rewritten.emplace_back(id, text.substr(0, q + 2) + out);
     }
   }
+  std::vector<std::int64_t> ids;
+  for (const auto& [row, message] : rewritten) {
+    ids.push_back(row);
+  }
+  seal_rows(sql, ids, field_bit(personal_field::detail));
   for (auto& [row, message] : rewritten) {
     sql << "UPDATE login_logs SET error_message = :m WHERE id = :i", soci::use(message), soci::use(row);
   }
@@ -220,6 +254,7 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
   forget_stats_hours(sql_, failure_stamps(sql_, user_id, name));
   const auto addresses = addresses_of(sql_, user_id, name);
 
+  seal_rows(sql_, ids_of(sql_, "user_id = :u OR lower(username) = lower(:n)", user_id, name), erased_fields);
   // Empty fields stay empty: nothing was held there.
   soci::statement audit =
     (sql_.prepare << "UPDATE login_logs SET username = :p1, "
@@ -234,6 +269,9 @@ std::variant<erasure_result, erasure_refusal> user_erasure::erase(std::int64_t i
     const std::string named = name + " (id " + std::to_string(id) + after;
     const std::string renamed = p + " (id " + std::to_string(id) + after;
     const std::string pattern = "%(id " + std::to_string(id) + after + "%";
+    seal_rows(sql_, ids_of(sql_, "event_type = 'admin_action' AND error_message LIKE :n", std::nullopt, pattern,
+                           named),
+              field_bit(personal_field::detail));
     sql_ << "UPDATE login_logs SET error_message = REPLACE(error_message, :o, :r) "
             "WHERE event_type = 'admin_action' AND error_message LIKE :pat",
       soci::use(named), soci::use(renamed), soci::use(pattern);

@@ -10,4 +10,9 @@ namespace solod {
 /// it cannot be read. The caller names the key in its own error.
 std::optional<std::string> read_secret_file(const std::string& path);
 
+/// Writes `content` to a new file `path` (mode 0600, its directory created),
+/// unless it exists: O_EXCL, so two processes starting at once never both
+/// write a key. False when it could neither be created nor found.
+bool create_secret_file(const std::string& path, const std::string& content);
+
 } // namespace solod

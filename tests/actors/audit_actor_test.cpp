@@ -4,6 +4,7 @@
 
 #include "actors/audit_actor.hpp"
 #include "actors/messages.hpp"
+#include "storage/audit_verifier.hpp"
 #include "support/test_database.hpp"
 #include "util/metrics.hpp"
 
@@ -327,4 +328,37 @@ TEST_CASE("commit durability makes the audit connection commit synchronously", "
   CHECK(test_support::text_of(*solod::open_audit_connection(opts), "SHOW synchronous_commit") == "on");
   opts.durability = solod::audit_durability::async;
   CHECK(test_support::text_of(*solod::open_audit_connection(opts), "SHOW synchronous_commit") == "off");
+}
+
+TEST_CASE("the audit actor chains every batch and signs the head, on its interval and when asked",
+          "[actors][audit][audit_chain]") {
+  audit_world w;
+  solod::audit_actor_options opts;
+  opts.batch_max = 7; // several batches, each extending the chain
+  opts.signer = solod::audit_signing_key::load_or_create(w.db.dir.path() + "/audit.key");
+  opts.checkpoint_interval = 50ms;
+  w.start(opts);
+  for (int i = 0; i < 40; ++i) {
+    caf::anon_send(w.audit, solod::audit_atom::value, make_event(i));
+  }
+  REQUIRE(w.flush() == 0);
+  // The interval's checkpoint reaches the head by itself.
+  REQUIRE(eventually([&] {
+    return count_of(*w.db.sql, "SELECT COUNT(*) FROM audit_checkpoints WHERE row_id = 40") == 1;
+  }));
+  for (int i = 40; i < 45; ++i) {
+    caf::anon_send(w.audit, solod::audit_atom::value, make_event(i));
+  }
+  REQUIRE(w.flush() == 0);
+  // As at shutdown: asked, it signs the new head at once.
+  std::optional<bool> signed_now;
+  caf::scoped_actor self{*w.sys};
+  self->request(w.audit, caf::infinite, solod::checkpoint_atom::value)
+    .receive([&](bool ok) { signed_now = ok; }, [](caf::error&) {});
+  REQUIRE(signed_now == true);
+  CHECK(count_of(*w.db.sql, "SELECT MAX(row_id) FROM audit_checkpoints") == 45);
+  CHECK(count_of(*w.db.sql, "SELECT COUNT(*) FROM login_logs WHERE id BETWEEN 1 AND 45") == 45);
+  auto verdict = solod::verify_audit_chain(*w.db.sql, {.trusted_keys = {opts.signer->public_key()}});
+  CHECK(verdict.intact());
+  CHECK(verdict.signed_up_to == 45);
 }

@@ -14,8 +14,10 @@ import unittest  # noqa: E402
 from solod_harness import SOURCE_DIR, SolodTestCase, csv_rows, iso_now, sqlite_only  # noqa: E402
 
 NO_LIMITS = {"login_per_ip_per_minute": 100000, "lockout_threshold": 1000}
+# SPEC §5's columns, then the audit chain's (README "Tamper-evident audit log").
 LOGIN_LOGS_COLUMNS = ["id", "timestamp", "event_type", "user_id", "username", "session_id",
-                      "ip_address", "user_agent", "status", "error_message", "legal_basis"]
+                      "ip_address", "user_agent", "status", "error_message", "legal_basis",
+                      "chain_key", "row_hash"]
 SESSIONS_COLUMNS = {"id", "user_id", "login_ts", "logout_ts", "end_reason", "ip_address",
                     "user_agent", "system_info", "last_seen"}
 

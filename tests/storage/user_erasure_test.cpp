@@ -2,6 +2,8 @@
 // afterwards, every row is still there, and the account can never log in.
 
 #include "storage/attribute_repository.hpp"
+#include "storage/audit_chain.hpp"
+#include "storage/audit_verifier.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
 #include "storage/user_activity.hpp"
@@ -142,6 +144,19 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
     }
     CHECK(rows_mentioning(sql, "MiaBrowser") == 0);
     CHECK(rows_mentioning(sql, "192.0.2.77") == 0);
+
+    // The audit chain still verifies: each rewritten row was sealed first,
+    // and its sealed key holds no way to test a guess of what it said.
+    auto key = solod::audit_signing_key::load_or_create(db.dir.path() + "/audit.key");
+    REQUIRE(solod::write_checkpoint(sql, key, t0 + 5min));
+    auto verdict = solod::verify_audit_chain(sql, {.trusted_keys = {key.public_key()}});
+    INFO((verdict.intact() ? "" : verdict.problems.front().detail));
+    CHECK(verdict.intact());
+    CHECK(count_of(sql, "SELECT COUNT(*) FROM login_logs WHERE chain_key LIKE 'sealed:%'") == 6);
+    // A changed pseudonymized row is still found: its kept fields are checked.
+    sql << "UPDATE login_logs SET event_type = 'logout' WHERE user_id = :u AND event_type = 'login_success'",
+      soci::use(mia);
+    CHECK_FALSE(solod::verify_audit_chain(sql, {.trusted_keys = {key.public_key()}}).intact());
 
     auto again = erasure.erase(mia, t0 + 4min);
     CHECK(std::get<solod::erasure_refusal>(again) == solod::erasure_refusal::already_erased);

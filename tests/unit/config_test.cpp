@@ -367,7 +367,7 @@ TEST_CASE("config/solod.toml holds every key at its default", "[config]") {
     const auto shipped = key_names(toml::parse_file(path));
     const auto rendered = key_names(toml::parse(solod::render_config(config{})));
     CHECK(shipped == rendered);
-    CHECK(shipped.size() == 59);
+    CHECK(shipped.size() == 62);
   }
 }
 
