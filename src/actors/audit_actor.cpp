@@ -146,10 +146,15 @@ bool sign_checkpoint(audit_self* self) {
     if (!st.sql) {
       st.sql = open_audit_connection(st.opts);
     }
-    if (auto cp = write_checkpoint(*st.sql, *st.opts.signer, std::chrono::system_clock::now())) {
+    if (auto cp = st.opts.signer->sign(*st.sql, std::chrono::system_clock::now())) {
       spdlog::debug("audit: checkpoint of row {} signed", cp->row_id);
     }
     return true;
+  } catch (const chain_break& e) {
+    // Someone changed signed rows in the database: nothing more is signed
+    // until an operator looks (solod audit verify names the rows).
+    spdlog::critical("audit: {}", e.what());
+    return false;
   } catch (const std::exception& e) {
     st.sql.reset();
     spdlog::warn("audit: checkpoint not written: {}", e.what());

@@ -2,7 +2,7 @@
 /// @brief The audit actor: batches audit events and commits each batch in one transaction.
 
 #include "config/config.hpp"
-#include "storage/audit_signing_key.hpp"
+#include "storage/checkpoint_signer.hpp"
 #include "storage/database.hpp"
 #include "storage/records.hpp"
 
@@ -31,7 +31,7 @@ struct audit_actor_options {
   metrics* stats = nullptr;         ///< may be null (tests)
   legal_basis_config legal_basis;   ///< stamped on each row by its event type
   /// Signs the chain's head every `checkpoint_interval`; none: no checkpoints (tests).
-  std::optional<audit_signing_key> signer;
+  std::shared_ptr<checkpoint_signer> signer;
   std::chrono::milliseconds checkpoint_interval{60'000};
 };
 

@@ -147,10 +147,11 @@ int run_server(const config& cfg, const environment& env) {
   std::string secret;
   std::optional<service_clients> services;
   std::vector<webhook_receiver> receivers;
-  std::optional<audit_signing_key> audit_key;
+  std::shared_ptr<checkpoint_signer> audit_signer;
   try {
     secret = load_jwt_secret(cfg.auth, env, cfg.data_dir);
-    audit_key = audit_signing_key::load_or_create(signing_key_path(cfg.audit.signing_key_file, cfg.data_dir));
+    const auto key_path = signing_key_path(cfg.audit.signing_key_file, cfg.data_dir);
+    audit_signer = std::make_shared<checkpoint_signer>(audit_signing_key::load_or_create(key_path), key_path);
     services.emplace(service_clients::load(cfg.services));
     receivers = load_webhook_receivers(cfg.webhooks);
   } catch (const config_error& e) {
@@ -222,7 +223,7 @@ int run_server(const config& cfg, const environment& env) {
   audit_opts.flush_interval = cfg.audit.flush_interval;
   audit_opts.stats = &stats;
   audit_opts.legal_basis = cfg.legal_basis;
-  audit_opts.signer = audit_key;
+  audit_opts.signer = audit_signer;
   audit_opts.checkpoint_interval = cfg.audit.checkpoint_interval;
   auto audit = spawn_audit_actor(system, audit_opts);
 
@@ -304,7 +305,7 @@ int run_server(const config& cfg, const environment& env) {
   };
   static_files files(cfg.server.static_dir);
   api_router router({&cfg, &clk, &logins, &auth, &tokens, &registry, &db, directory, &stats,
-                     &files, &hasher, &hashing, audit, &online, &*services, &*audit_key});
+                     &files, &hasher, &hashing, audit, &online, &*services, audit_signer.get()});
 
   broadcast_budget broadcasts(clk, static_cast<std::size_t>(cfg.limits.broadcast_bytes_per_second));
   connection_context cctx;

@@ -3,6 +3,8 @@
 #include "storage/audit_proof.hpp"
 #include "storage/audit_signing_key.hpp"
 #include "storage/audit_verifier.hpp"
+#include "storage/checkpoint_signer.hpp"
+#include "storage/read_snapshot.hpp"
 #include "storage/proof_check.hpp"
 #include "util/clock.hpp"
 #include "util/time_format.hpp"
@@ -15,6 +17,9 @@
 namespace solod {
 
 namespace {
+
+/// The largest report verify-report reads (it is checked in memory).
+constexpr std::uintmax_t max_report_bytes = std::uintmax_t{4} << 30;
 
 std::string key_path(const config& cfg) {
   return signing_key_path(cfg.audit.signing_key_file, cfg.data_dir);
@@ -104,9 +109,16 @@ int run_offline_audit_command(const config& cfg, const command_line& cmd, std::o
     if (keys.empty()) {
       return 2;
     }
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(cmd.file, ec);
     std::ifstream in(cmd.file, std::ios::binary);
-    if (!in) {
+    if (ec || !in) {
       err << "solod: cannot read '" << cmd.file << "'\n";
+      return 2;
+    }
+    if (size > max_report_bytes) {
+      err << "solod: '" << cmd.file << "' is larger than " << max_report_bytes / (1024 * 1024 * 1024)
+          << " GiB: no report solod writes is checked in memory that large\n";
       return 2;
     }
     std::ostringstream text;
@@ -130,6 +142,7 @@ int audit_verify(soci::session& sql, const config& cfg, const command_line& cmd,
   if (opts.trusted_keys.empty()) {
     return 2;
   }
+  opts.last_signed = read_signed_point(signed_point_path(key_path(cfg)));
   const auto verdict = verify_audit_chain(sql, opts);
   print_verdict(verdict, out);
   return verdict.intact() ? 0 : 1;
@@ -141,14 +154,21 @@ int audit_export_with_proof(soci::session& sql, const config& cfg, const command
   if (!read_range(cmd, scope.from, scope.to, err)) {
     return 2;
   }
-  const auto key = audit_signing_key::load_or_create(key_path(cfg));
+  if (!std::filesystem::exists(key_path(cfg))) {
+    err << "solod: no audit signing key at '" << key_path(cfg)
+        << "': run this where the server runs, with its config (audit.signing_key_file, data_dir)\n";
+    return 1;
+  }
+  checkpoint_signer signer(audit_signing_key::load(key_path(cfg)), key_path(cfg));
   proof_report_writer writer(scope, cmd.format == "json");
   try {
-    out << writer.begin(sql, key, system_clock{}.now());
-  } catch (const proof_error& e) {
+    out << writer.begin(sql, signer, system_clock{}.now());
+  } catch (const std::exception& e) { // proof_error, chain_break
     err << "solod: " << e.what() << "\n";
     return 1;
   }
+  // One snapshot for the rows: a retention sweep meanwhile cannot cut the report.
+  read_snapshot snapshot(sql);
   std::string chunk;
   for (bool more = true; more;) {
     chunk.clear();

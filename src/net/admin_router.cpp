@@ -14,6 +14,7 @@
 #include "storage/attribute_repository.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/audit_proof.hpp"
+#include "storage/checkpoint_signer.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
 #include "storage/user_activity.hpp"
@@ -648,18 +649,29 @@ void admin_router::export_audit_csv(soci::session& sql, const http_request& req,
 
 void admin_router::stream_audit_proof(soci::session& sql, const audit_filter& filter, http_response r,
                                       responder respond) const {
-  if (deps_.audit_key == nullptr) {
+  if (deps_.audit_signer == nullptr) {
     respond(unavailable());
     return;
   }
   auto writer = std::make_shared<proof_report_writer>(proof_scope{filter.from, filter.to, filter.username},
                                                       false);
   std::string opening;
+  // Events this node holds (a batch on its way) are committed first, so the
+  // report's closing checkpoint covers them. (The admin's own export row is among them.)
+  if (!audit_flushed()) {
+    respond(unavailable());
+    return;
+  }
   try {
     // The checkpoint that ends the report is signed now: it covers every row committed so far.
-    opening = writer->begin(sql, *deps_.audit_key, deps_.clk->now());
+    opening = writer->begin(sql, *deps_.audit_signer, deps_.clk->now());
   } catch (const proof_error& e) {
     respond(error_response(404, "not_found", e.what()));
+    return;
+  } catch (const chain_break& e) {
+    spdlog::critical("audit: {}", e.what());
+    respond(error_response(409, "chain_broken", "the audit chain was changed since it was last signed: "
+                                                "run solod audit verify"));
     return;
   }
   r.stream = csv_stream(*deps_.db, std::move(opening),

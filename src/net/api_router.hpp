@@ -12,7 +12,7 @@
 
 namespace solod {
 
-class audit_signing_key;
+class checkpoint_signer;
 
 class admin_router;
 class authenticator;
@@ -50,7 +50,7 @@ struct api_deps {
   /// The clients of `POST /api/introspect` (none: every call is refused).
   const service_clients* services = nullptr;
   /// Signs the checkpoint that ends an audit export with its proof (none: refused).
-  const audit_signing_key* audit_key = nullptr;
+  checkpoint_signer* audit_signer = nullptr;
 };
 
 /// Dispatches requests: the API, its compatibility aliases, health, metrics, pages,

@@ -4,6 +4,7 @@
 #include "storage/chain_rows.hpp"
 #include "storage/cluster_news.hpp"
 #include "storage/database.hpp"
+#include "storage/write_transaction.hpp"
 #include "util/hex.hpp"
 #include "util/time_format.hpp"
 
@@ -14,7 +15,7 @@ namespace solod {
 bool audit_checkpoint::signature_valid() const {
   chain_digest h{};
   return bytes_from_hex(head, h) &&
-         solod::signature_valid(public_key, checkpoint_message(row_id, h, created_at), signature);
+         solod::signature_valid(public_key, checkpoint_message(row_id, h, genesis_id, created_at), signature);
 }
 
 chain_row chain_row_of(const audit_event& e, std::int64_t id) {
@@ -60,8 +61,9 @@ std::vector<chain_link> extend_chain(soci::session& sql, const std::vector<audit
   }
   std::vector<chain_link> links;
   links.reserve(events.size());
+  auto keys = new_chain_keys(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
-    chain_link link{.id = last - n + 1 + static_cast<long long>(i), .chain_key = new_chain_key()};
+    chain_link link{.id = last - n + 1 + static_cast<long long>(i), .chain_key = std::move(keys[i])};
     prev = *chain_row_hash(prev, link.chain_key, chain_row_of(events[i], link.id));
     link.row_hash = hex_of(prev);
     links.push_back(std::move(link));
@@ -84,7 +86,7 @@ chain_state read_chain_state(soci::session& sql) {
 }
 
 std::optional<audit_checkpoint> write_checkpoint(soci::session& sql, const audit_signing_key& key,
-                                                 time_point now) {
+                                                 time_point now, bool always) {
   const auto state = read_chain_state(sql);
   chain_digest head{};
   if (state.last_id == state.genesis_id || !bytes_from_hex(state.head, head)) {
@@ -94,16 +96,16 @@ std::optional<audit_checkpoint> write_checkpoint(soci::session& sql, const audit
   // Backwards along the row index: the newest checkpoints come first.
   sql << "SELECT row_id FROM audit_checkpoints WHERE public_key = :k ORDER BY row_id DESC LIMIT 1",
     soci::use(key.public_key()), soci::into(newest);
-  if (sql.got_data() && newest >= state.last_id) {
+  if (!always && sql.got_data() && newest >= state.last_id) {
     return std::nullopt;
   }
-  audit_checkpoint cp{.row_id = state.last_id, .head = state.head, .created_at = format_iso8601(now),
-                      .public_key = key.public_key()};
-  cp.signature = key.sign(checkpoint_message(cp.row_id, head, cp.created_at));
-  long long row = cp.row_id;
-  sql << "INSERT INTO audit_checkpoints (row_id, head, created_at, public_key, signature) "
-         "VALUES (:r, :h, :c, :k, :s)",
-    soci::use(row), soci::use(cp.head), soci::use(cp.created_at), soci::use(cp.public_key),
+  audit_checkpoint cp{.row_id = state.last_id, .head = state.head, .genesis_id = state.genesis_id,
+                      .created_at = format_iso8601(now), .public_key = key.public_key()};
+  cp.signature = key.sign(checkpoint_message(cp.row_id, head, cp.genesis_id, cp.created_at));
+  long long row = cp.row_id, genesis = cp.genesis_id;
+  sql << "INSERT INTO audit_checkpoints (row_id, head, genesis_id, created_at, public_key, signature) "
+         "VALUES (:r, :h, :g, :c, :k, :s)",
+    soci::use(row), soci::use(cp.head), soci::use(genesis), soci::use(cp.created_at), soci::use(cp.public_key),
     soci::use(cp.signature);
   return cp;
 }
@@ -111,15 +113,16 @@ std::optional<audit_checkpoint> write_checkpoint(soci::session& sql, const audit
 std::vector<audit_checkpoint> load_checkpoints(soci::session& sql) {
   std::vector<audit_checkpoint> out;
   audit_checkpoint cp;
-  long long id = 0, row = 0;
-  soci::statement st = (sql.prepare << "SELECT id, row_id, head, created_at, public_key, signature "
+  long long id = 0, row = 0, genesis = 0;
+  soci::statement st = (sql.prepare << "SELECT id, row_id, head, genesis_id, created_at, public_key, signature "
                                        "FROM audit_checkpoints ORDER BY row_id, id",
-                        soci::into(id), soci::into(row), soci::into(cp.head), soci::into(cp.created_at),
-                        soci::into(cp.public_key), soci::into(cp.signature));
+                        soci::into(id), soci::into(row), soci::into(cp.head), soci::into(genesis),
+                        soci::into(cp.created_at), soci::into(cp.public_key), soci::into(cp.signature));
   st.execute();
   while (st.fetch()) {
     cp.id = id;
     cp.row_id = row;
+    cp.genesis_id = genesis;
     out.push_back(cp);
   }
   return out;
@@ -140,25 +143,50 @@ void seal_rows(soci::session& sql, const std::vector<std::int64_t>& ids, unsigne
   }
 }
 
+namespace {
+
+/// A checkpoint row made before `cutoff` chosen by `pick` (MIN or MAX) among rows `from..to`; 0 for none.
+long long checkpoint_row(soci::session& sql, const char* pick, const std::string& cutoff, long long from,
+                         long long to) {
+  long long row = 0;
+  soci::indicator ind = soci::i_null;
+  sql << std::string("SELECT ") + pick + "(row_id) FROM audit_checkpoints WHERE created_at < :c AND row_id >= :f "
+                                         "AND row_id <= :t",
+    soci::use(cutoff), soci::use(from), soci::use(to), soci::into(row, ind);
+  return ind == soci::i_ok ? row : 0;
+}
+
+} // namespace
+
 std::size_t delete_signed_span(soci::session& sql, time_point cutoff, std::size_t max_rows) {
   const std::string c = format_iso8601(cutoff);
-  long long anchor = 0;
+  const auto state = read_chain_state(sql);
+  long long first = 0;
   soci::indicator ind = soci::i_null;
-  sql << "SELECT MAX(row_id) FROM audit_checkpoints WHERE created_at < :c", soci::use(c),
-    soci::into(anchor, ind);
-  long long n = static_cast<long long>(max_rows);
-  // Rows at or below the anchor were committed before it was signed, so before
-  // the cutoff; rows outside the chain (from before it began) go by their time.
-  soci::statement st =
-    (sql.prepare << "DELETE FROM login_logs WHERE id IN (SELECT id FROM login_logs WHERE id <= :a "
-                    "ORDER BY id LIMIT :n)",
-     soci::use(anchor), soci::use(n));
-  if (ind != soci::i_ok) {
-    anchor = 0;
+  long long genesis = state.genesis_id;
+  sql << "SELECT MIN(id) FROM login_logs WHERE id > :g", soci::use(genesis), soci::into(first, ind);
+  // Each step cuts at a checkpoint made before the cut-off, so the chain is
+  // anchored after every step: the newest within `max_rows` of its start,
+  // else the nearest beyond (one whole span). Rows at or below it were
+  // committed before it was signed, so before the cut-off.
+  long long anchor = 0;
+  if (ind == soci::i_ok) {
+    const long long bound = first + static_cast<long long>(max_rows) - 1;
+    anchor = checkpoint_row(sql, "MAX", c, first, bound);
+    if (anchor == 0) {
+      anchor = checkpoint_row(sql, "MIN", c, bound + 1, state.last_id);
+    }
   }
-  st.execute(true);
-  auto deleted = static_cast<std::size_t>(st.get_affected_rows());
-  if (deleted < max_rows) {
+  std::size_t deleted = 0;
+  write_transaction tx(sql);
+  if (anchor > 0) {
+    soci::statement st = (sql.prepare << "DELETE FROM login_logs WHERE id <= :a", soci::use(anchor));
+    st.execute(true);
+    deleted = static_cast<std::size_t>(st.get_affected_rows());
+    // The anchor stays: the chain's first row left links to its head.
+    sql << "DELETE FROM audit_checkpoints WHERE row_id < :a", soci::use(anchor);
+  }
+  if (deleted < max_rows) { // rows from before the chain began go by their time
     long long left = static_cast<long long>(max_rows - deleted);
     soci::statement outside =
       (sql.prepare << "DELETE FROM login_logs WHERE id IN (SELECT id FROM login_logs WHERE timestamp < :c "
@@ -167,13 +195,10 @@ std::size_t delete_signed_span(soci::session& sql, time_point cutoff, std::size_
     outside.execute(true);
     deleted += static_cast<std::size_t>(outside.get_affected_rows());
   }
-  if (anchor > 0) {
-    // The anchor stays: the chain's first row left links to its head.
-    sql << "DELETE FROM audit_checkpoints WHERE row_id < :a", soci::use(anchor);
-  }
   if (deleted > 0) {
     forget_stats_before(sql, cutoff);
   }
+  tx.commit();
   return deleted;
 }
 

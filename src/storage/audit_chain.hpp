@@ -35,6 +35,7 @@ struct audit_checkpoint {
   std::int64_t id = 0;
   std::int64_t row_id = 0;
   std::string head;       ///< hex
+  std::int64_t genesis_id = 0; ///< where the chain began when it was signed
   std::string created_at; ///< ISO-8601, as signed
   std::string public_key; ///< hex
   std::string signature;  ///< hex
@@ -61,10 +62,11 @@ std::vector<chain_link> extend_chain(soci::session& sql, const std::vector<audit
 /// The chain's state row.
 chain_state read_chain_state(soci::session& sql);
 
-/// Signs the chain's head as a checkpoint, unless the newest checkpoint
-/// already names that row; returns what it wrote.
+/// Signs the chain's head as it stands as a checkpoint (unless `always` is
+/// false and this key's newest checkpoint already names that row); returns
+/// what it wrote. Checks nothing: checkpoint_signer checks the chain first.
 std::optional<audit_checkpoint> write_checkpoint(soci::session& sql, const audit_signing_key& key,
-                                                 time_point now);
+                                                 time_point now, bool always = false);
 
 /// Every checkpoint, by row then id.
 std::vector<audit_checkpoint> load_checkpoints(soci::session& sql);
@@ -74,10 +76,12 @@ std::vector<audit_checkpoint> load_checkpoints(soci::session& sql);
 /// the erasure's transaction, before the rewrite.
 void seal_rows(soci::session& sql, const std::vector<std::int64_t>& ids, unsigned replaced);
 
-/// Retention: deletes up to `max_rows` audit rows older than `cutoff`, only
-/// whole spans below the newest checkpoint made before `cutoff` (which stays
-/// as the chain's anchor; older checkpoints go with their rows), and rows
-/// outside the chain by their time. Returns how many rows it deleted.
+/// Retention: deletes audit rows older than `cutoff` in whole signed spans:
+/// the rows up to a checkpoint made before `cutoff` (the newest within
+/// `max_rows` of the first row, else the nearest one beyond), which stays as
+/// the chain's anchor while older checkpoints go; and up to `max_rows` rows
+/// from before the chain began, by their time. One transaction; returns how
+/// many rows it deleted (a whole span may exceed `max_rows`).
 std::size_t delete_signed_span(soci::session& sql, time_point cutoff, std::size_t max_rows);
 
 } // namespace solod

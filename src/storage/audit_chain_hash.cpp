@@ -132,8 +132,28 @@ std::optional<std::array<sealed_field, personal_field_count>> fields_of(const st
 
 } // namespace
 
-std::string new_chain_key() {
-  return random_hex(field_key_bytes);
+std::vector<std::string> new_chain_keys(std::size_t n) {
+  std::vector<std::uint8_t> bytes(n * field_key_bytes);
+  random_bytes(bytes.data(), bytes.size());
+  std::vector<std::string> keys(n);
+  field_key k{};
+  for (std::size_t i = 0; i < n; ++i) {
+    std::memcpy(k.data(), bytes.data() + i * field_key_bytes, field_key_bytes);
+    keys[i] = hex_of(k);
+  }
+  return keys;
+}
+
+unsigned replaced_fields(const std::string& chain_key) {
+  if (!chain_key.starts_with(sealed_prefix)) {
+    return 0;
+  }
+  const auto fields = parse_sealed(chain_key);
+  unsigned mask = 0;
+  for (std::size_t f = 0; fields && f < personal_field_count; ++f) {
+    mask |= (*fields)[f].key ? 0u : 1u << f;
+  }
+  return mask;
 }
 
 std::optional<std::array<chain_digest, personal_field_count>>
@@ -226,10 +246,13 @@ std::string report_message(const chain_digest& digest_of_report) {
   return "solod-audit-report-v1" + std::string(digest_of_report.begin(), digest_of_report.end());
 }
 
-std::string checkpoint_message(std::int64_t row_id, const chain_digest& head, std::string_view created_at) {
+std::string checkpoint_message(std::int64_t row_id, const chain_digest& head, std::int64_t genesis_id,
+                               std::string_view created_at) {
   std::string msg = "solod-audit-checkpoint-v1";
-  for (int i = 0; i < 8; ++i) {
-    msg += static_cast<char>(static_cast<std::uint64_t>(row_id) >> (8 * i));
+  for (auto v : {row_id, genesis_id}) {
+    for (int i = 0; i < 8; ++i) {
+      msg += static_cast<char>(static_cast<std::uint64_t>(v) >> (8 * i));
+    }
   }
   msg.append(reinterpret_cast<const char*>(head.data()), head.size());
   msg += created_at;

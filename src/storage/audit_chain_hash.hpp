@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace solod {
 
@@ -39,8 +40,12 @@ struct chain_row {
   std::array<std::string, personal_field_count> personal; ///< by personal_field
 };
 
-/// A fresh row key: 16 random bytes as 32 hex digits.
-std::string new_chain_key();
+/// `n` fresh row keys: 16 random bytes each as 32 hex digits (one call to the CSPRNG).
+std::vector<std::string> new_chain_keys(std::size_t n);
+
+/// The fields a sealed key no longer checks against their values (bit
+/// 1 << personal_field, see seal_chain_key); 0 for a row key or a malformed one.
+unsigned replaced_fields(const std::string& chain_key);
 
 /// The personal fields' commitments of `row` under `chain_key` (a row key,
 /// or a sealed key); nullopt when the key is malformed.
@@ -97,7 +102,9 @@ private:
 /// The bytes a report's closing signature covers: the digest of all the report before it.
 std::string report_message(const chain_digest& digest_of_report);
 
-/// The bytes an Ed25519 checkpoint signature covers.
-std::string checkpoint_message(std::int64_t row_id, const chain_digest& head, std::string_view created_at);
+/// The bytes an Ed25519 checkpoint signature covers: the row, its hash, where
+/// the chain began (the last row before it) and when it was signed.
+std::string checkpoint_message(std::int64_t row_id, const chain_digest& head, std::int64_t genesis_id,
+                               std::string_view created_at);
 
 } // namespace solod

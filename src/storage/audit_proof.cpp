@@ -16,6 +16,7 @@ proof_record checkpoint_record(const char* kind, const audit_checkpoint& cp) {
   r.id = std::to_string(cp.row_id);
   r.timestamp = cp.created_at;
   r.row_hash = cp.head;
+  r.genesis_id = std::to_string(cp.genesis_id);
   r.public_key = cp.public_key;
   r.signature = cp.signature;
   return r;
@@ -85,7 +86,8 @@ std::string proof_report_writer::line(const proof_record& r) {
   return out;
 }
 
-std::string proof_report_writer::begin(soci::session& sql, const audit_signing_key& key, time_point now) {
+std::string proof_report_writer::begin(soci::session& sql, checkpoint_signer& signer, time_point now) {
+  const auto& key = signer.key();
   if (!scope_.username.empty()) {
     long long id = 0;
     sql << "SELECT id FROM users WHERE lower(username) = lower(:n)", soci::use(scope_.username), soci::into(id);
@@ -97,10 +99,8 @@ std::string proof_report_writer::begin(soci::session& sql, const audit_signing_k
   from_ = scope_.from ? format_iso8601(*scope_.from) : "";
   to_ = scope_.to ? format_iso8601(*scope_.to) : "";
   const auto state = read_chain_state(sql);
-  auto end = write_checkpoint(sql, key, now);
-  if (!end) {
-    end = newest_checkpoint(sql, "public_key = :k", key.public_key(), state.last_id);
-  }
+  // Always a fresh one: the report covers every row committed until now.
+  const auto end = signer.sign(sql, now, true);
   if (!end) {
     throw proof_error("the audit log has no chained rows yet: nothing to prove");
   }
@@ -123,6 +123,7 @@ std::string proof_report_writer::begin(soci::session& sql, const audit_signing_k
     anchor_record = checkpoint_record("anchor", *anchor);
   } else if (first_row - 1 == state.genesis_id) {
     anchor_record.id = std::to_string(state.genesis_id);
+    anchor_record.genesis_id = anchor_record.id;
     anchor_record.row_hash = hex_of(chain_genesis);
   } else if (auto cut = newest_checkpoint(sql, "row_id >= :v", std::to_string(first_row - 1), first_row - 1)) {
     anchor_record = checkpoint_record("anchor", *cut); // retention's anchor, maybe another node's key

@@ -4,7 +4,7 @@
 /// row of the span as its digest only, and signed checkpoints at both ends.
 
 #include "storage/audit_chain_hash.hpp"
-#include "storage/audit_signing_key.hpp"
+#include "storage/checkpoint_signer.hpp"
 #include "storage/proof_records.hpp"
 #include "util/clock.hpp"
 
@@ -37,10 +37,12 @@ class proof_report_writer {
 public:
   proof_report_writer(proof_scope scope, bool json) : scope_(std::move(scope)), json_(json) {}
 
-  /// Signs a checkpoint of the chain's head with `key` (the report's end),
-  /// picks where the report takes the chain up, and returns the opening:
-  /// the header, the range and the anchor. Throws proof_error, database_error.
-  std::string begin(soci::session& sql, const audit_signing_key& key, time_point now);
+  /// Signs a fresh checkpoint of the chain's head (the report's end; the
+  /// signer checks first that the chain extends what it signed last), picks
+  /// where the report takes the chain up, and returns the opening: the
+  /// header, the range and the anchor. Throws proof_error, chain_break,
+  /// database_error. The signer must outlive the writer.
+  std::string begin(soci::session& sql, checkpoint_signer& signer, time_point now);
 
   /// Appends the records of up to `rows` more rows to `chunk`, and after the
   /// last the closing checkpoint and the report's signature (by the key given

@@ -2,7 +2,7 @@
 
 #include "storage/audit_chain.hpp"
 #include "storage/chain_rows.hpp"
-#include "storage/cluster_news.hpp"
+#include "storage/read_snapshot.hpp"
 #include "util/hex.hpp"
 #include "util/time_format.hpp"
 
@@ -32,8 +32,10 @@ public:
 
   chain_verdict run() {
     state_ = read_chain_state(sql_);
+    load_erased_accounts();
     check_checkpoints();
     count_outside_rows();
+    check_last_signed_bounds();
     auto start = choose_start();
     if (!start) {
       return verdict_;
@@ -74,6 +76,10 @@ private:
         problem(cp.row_id, "forged checkpoint", where + " is signed by a key that is not trusted: " + cp.public_key);
       } else if (!cp.signature_valid()) {
         problem(cp.row_id, "forged checkpoint", where + " has a signature that does not verify");
+      } else if (cp.genesis_id != state_.genesis_id) {
+        problem(cp.row_id, "changed",
+                where + " was signed with the chain beginning after row " + std::to_string(cp.genesis_id) +
+                  "; the database now says after row " + std::to_string(state_.genesis_id));
       } else {
         valid_.push_back(cp);
       }
@@ -85,6 +91,69 @@ private:
     long long genesis = state_.genesis_id;
     sql_ << "SELECT COUNT(*) FROM login_logs WHERE id <= :g", soci::use(genesis), soci::into(n);
     verdict_.outside_rows = n;
+    if (n > 0 && state_.genesis_id == 0) { // a chain from the first row has nothing before it
+      long long first = 0;
+      sql_ << "SELECT MIN(id) FROM login_logs", soci::into(first);
+      problem(first, "inserted", "row " + std::to_string(first) + " lies before the chain's first row");
+    }
+  }
+
+  /// The point this node signed last must still be inside the chain.
+  void check_last_signed_bounds() {
+    if (!opts_.last_signed) {
+      return;
+    }
+    const auto l = opts_.last_signed->row_id;
+    if (l > state_.last_id) {
+      problem(state_.last_id + 1, "deleted",
+              "this node signed row " + std::to_string(l) + " last, and the chain now ends at row " +
+                std::to_string(state_.last_id));
+    } else if (l <= state_.genesis_id) {
+      problem(l, "changed",
+              "this node signed row " + std::to_string(l) + " last, and the chain now begins after row " +
+                std::to_string(state_.genesis_id) + ": its start was moved");
+    }
+  }
+
+  void load_erased_accounts() {
+    long long id = 0;
+    std::string pseudonym;
+    soci::statement st = (sql_.prepare << "SELECT id, username FROM users WHERE erased_at IS NOT NULL",
+                          soci::into(id), soci::into(pseudonym));
+    st.execute();
+    while (st.fetch()) {
+      erased_.emplace(id, pseudonym);
+      pseudonyms_.insert(pseudonym);
+    }
+  }
+
+  /// A sealed row must be one an erasure sealed: the replaced fields hold
+  /// nothing or an erased account's pseudonym (else anyone could "seal" a
+  /// row and then edit it).
+  std::optional<std::string> sealing_fault(const stored_row& r) const {
+    const auto mask = replaced_fields(*r.chain_key);
+    if (mask == 0) {
+      return std::nullopt;
+    }
+    const auto& p = r.row.personal;
+    if (mask & erased_fields) {
+      const auto it = r.row.user_id ? erased_.find(*r.row.user_id) : erased_.end();
+      const std::string pseudonym = it != erased_.end() ? it->second : p[0];
+      if (!pseudonyms_.contains(pseudonym)) {
+        return "is sealed as erased, but names no erased account";
+      }
+      for (auto f : {personal_field::username, personal_field::ip_address, personal_field::user_agent}) {
+        const auto& v = p[static_cast<std::size_t>(f)];
+        if ((mask & field_bit(f)) && !v.empty() && v != pseudonym) {
+          return "is sealed as erased, but holds something other than the pseudonym " + pseudonym;
+        }
+      }
+    }
+    if ((mask & field_bit(personal_field::detail)) &&
+        (r.row.event_type != "admin_action" || p[3].find("erased-") == std::string::npos)) {
+      return std::string("has its detail sealed, but it is no admin action naming an erased account");
+    }
+    return std::nullopt;
   }
 
   static anchor_point anchor_of(const audit_checkpoint& cp) {
@@ -176,6 +245,14 @@ private:
     const bool stored_ok = bytes_from_hex(*r.row_hash, stored);
     const auto computed = chain_row_hash(prev_, *r.chain_key, r.row);
     bool matches = computed && stored_ok && *computed == stored;
+    if (auto fault = sealing_fault(r)) {
+      problem(id, "changed", "row " + std::to_string(id) + " " + *fault);
+    }
+    if (opts_.last_signed && opts_.last_signed->row_id == id && *r.row_hash != opts_.last_signed->head) {
+      problem(id, "changed",
+              "row " + std::to_string(id) + " no longer has the hash this node signed last: rows up to it "
+              "were rewritten and the newer checkpoints removed");
+    }
     if (resync_) {
       resync_ = false; // its predecessor is unknown: take its word, check from here on
       matches = true;
@@ -301,6 +378,8 @@ private:
   std::int64_t expected_ = 0;
   bool resync_ = false;
   std::int64_t last_problem_ = 0;    ///< the last row found changed or moved
+  std::map<std::int64_t, std::string> erased_; ///< erased accounts: id, pseudonym
+  std::set<std::string> pseudonyms_;
   std::vector<chain_digest> recent_; ///< the stored hashes of the last rows read
 };
 
@@ -308,20 +387,9 @@ private:
 
 chain_verdict verify_audit_chain(soci::session& sql, const verify_options& opts) {
   // One snapshot: batches committed while the chain is read must not look
-  // like rows beyond its end. (SQLite: a read transaction in WAL mode.)
-  sql << (is_postgresql(sql) ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
-  try {
-    auto verdict = verification(sql, opts).run();
-    sql << "ROLLBACK";
-    return verdict;
-  } catch (...) {
-    try {
-      sql << "ROLLBACK";
-    } catch (...) {
-      // The connection is gone: so is the transaction.
-    }
-    throw;
-  }
+  // like rows beyond its end.
+  read_snapshot snapshot(sql);
+  return verification(sql, opts).run();
 }
 
 } // namespace solod

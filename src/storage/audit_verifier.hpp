@@ -1,6 +1,7 @@
 #pragma once
 /// @brief `solod audit verify`: checks the audit chain and its checkpoints in the database.
 
+#include "storage/checkpoint_signer.hpp"
 #include "util/clock.hpp"
 
 #include <cstdint>
@@ -40,6 +41,8 @@ struct verify_options {
   std::optional<time_point> from; ///< from the newest checkpoint made before it
   std::optional<time_point> to;   ///< to the first checkpoint made at or after it
   std::vector<std::string> trusted_keys; ///< public keys (hex); a checkpoint by any other is forged
+  /// What this node signed last (kept beside its key): its row must still have that hash.
+  std::optional<signed_point> last_signed;
 };
 
 /// Reads the chain over the range, recomputes every row hash and checks each

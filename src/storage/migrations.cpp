@@ -240,6 +240,7 @@ const std::vector<migration>& all_migrations() {
             id {{pk}},
             row_id BIGINT NOT NULL,
             head TEXT NOT NULL,
+            genesis_id BIGINT NOT NULL,
             created_at TEXT NOT NULL,
             public_key TEXT NOT NULL,
             signature TEXT NOT NULL))",

@@ -46,7 +46,7 @@ public:
     if (!range.user_id.empty() && !number(range.user_id)) {
       return broken("the range's account is not a number");
     }
-    if (auto why = check_anchor(records_[1], range)) {
+    if (auto why = check_anchor(records_[1], range, records_[records_.size() - 2])) {
       return broken(*why);
     }
     for (std::size_t i = 2; i + 2 < records_.size(); ++i) {
@@ -74,9 +74,10 @@ private:
       return what + " is signed by a key that is not trusted: " + r.public_key;
     }
     const auto row = number(r.id);
-    audit_checkpoint cp{.row_id = row.value_or(0), .head = r.row_hash, .created_at = r.timestamp,
-                        .public_key = r.public_key, .signature = r.signature};
-    if (!row || !cp.signature_valid()) {
+    const auto genesis = number(r.genesis_id);
+    audit_checkpoint cp{.row_id = row.value_or(0), .head = r.row_hash, .genesis_id = genesis.value_or(0),
+                        .created_at = r.timestamp, .public_key = r.public_key, .signature = r.signature};
+    if (!row || !genesis || !cp.signature_valid()) {
       return what + "'s signature does not verify";
     }
     return std::nullopt;
@@ -85,6 +86,12 @@ private:
   /// The signature over every byte before it: the range and every record as written.
   std::optional<std::string> check_report_signature() {
     const auto& sig = records_.back();
+    proof_record bare{.kind = "signature"};
+    bare.public_key = sig.public_key;
+    bare.signature = sig.signature;
+    if (proof_csv_line(bare) != proof_csv_line(sig)) {
+      return std::string("the report's signature record holds more than its key and signature");
+    }
     if (std::find(keys_.begin(), keys_.end(), sig.public_key) == keys_.end()) {
       return "the report is signed by a key that is not trusted: " + sig.public_key;
     }
@@ -96,18 +103,22 @@ private:
     return std::nullopt;
   }
 
-  std::optional<std::string> check_anchor(const proof_record& a, const proof_record& range) {
+  std::optional<std::string> check_anchor(const proof_record& a, const proof_record& range,
+                                          const proof_record& end) {
     const auto row = number(a.id);
     if (!row || !bytes_from_hex(a.row_hash, prev_)) {
       return "the anchor is malformed";
     }
     expected_ = *row + 1;
+    if (a.genesis_id != end.genesis_id) {
+      return "the anchor and the closing checkpoint disagree on where the chain began";
+    }
     if (a.signature.empty() && a.public_key.empty() && a.timestamp.empty()) {
-      // The chain's start: only the true start chains to a signed end.
-      if (prev_ != chain_genesis) {
+      // The chain's start, which the closing checkpoint signs (genesis_id).
+      if (prev_ != chain_genesis || a.id != a.genesis_id) {
         return "an unsigned anchor must be the chain's start";
       }
-      start_ = "the chain's start";
+      start_ = "the chain's start (after row " + a.id + ")";
       return std::nullopt;
     }
     if (auto why = check_signed(a, "the anchor")) {

@@ -14,7 +14,7 @@ namespace solod {
 namespace {
 
 /// The CSV columns, in order, and the member each one is.
-constexpr std::array<std::pair<const char*, std::string proof_record::*>, 19> columns{{
+constexpr std::array<std::pair<const char*, std::string proof_record::*>, 20> columns{{
   {"record", &proof_record::kind},
   {"id", &proof_record::id},
   {"timestamp", &proof_record::timestamp},
@@ -34,12 +34,14 @@ constexpr std::array<std::pair<const char*, std::string proof_record::*>, 19> co
   {"signature", &proof_record::signature},
   {"range_from", &proof_record::range_from},
   {"range_to", &proof_record::range_to},
+  {"genesis_id", &proof_record::genesis_id},
 }};
 
 /// The JSON keys of each kind, besides "record".
 const std::vector<std::string>& json_keys(const std::string& kind) {
   static const std::vector<std::string> range{"format", "range_from", "range_to", "user_id", "username"};
-  static const std::vector<std::string> anchor{"id", "row_hash", "timestamp", "public_key", "signature"};
+  static const std::vector<std::string> anchor{"id", "row_hash", "genesis_id", "timestamp", "public_key",
+                                               "signature"};
   static const std::vector<std::string> event{"id",         "timestamp",  "event_type",    "user_id",
                                               "username",   "session_id", "ip_address",    "user_agent",
                                               "status",     "error_message", "legal_basis", "chain_key",
@@ -76,7 +78,7 @@ std::string proof_record::*member(const std::string& key) {
 
 /// Keys whose JSON value is a number (or null when empty).
 bool numeric(const std::string& key) {
-  return key == "id" || key == "user_id";
+  return key == "id" || key == "user_id" || key == "genesis_id";
 }
 
 std::string proof_field(const std::string& value) {

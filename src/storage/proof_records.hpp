@@ -15,13 +15,14 @@ namespace solod {
 /// - `range`: the scope: `range_from`, `range_to`, `user_id`, `username` (empty: any);
 ///   `event_type` names the format (proof_format_name);
 /// - `anchor`: where the chain is taken up: `id` (the row before the first),
-///   `row_hash` (that row's hash); a signed checkpoint also has `timestamp`
-///   (when it was made), `public_key` and `signature`; the chain's start has none;
+///   `row_hash` (that row's hash), `genesis_id` (the row before the chain's
+///   first); a signed checkpoint also has `timestamp` (when it was made),
+///   `public_key` and `signature`; the chain's start has none;
 /// - `event`: a row in the scope, every field, with `chain_key` and `row_hash`;
 /// - `omitted`: a row outside the scope: `id`, `timestamp`, `user_id`,
 ///   `content_digest` and `row_hash` only;
 /// - `checkpoint`: the signed checkpoint that ends the report: `id` (its row),
-///   `timestamp`, `row_hash` (its head), `public_key`, `signature`;
+///   `timestamp`, `row_hash` (its head), `genesis_id`, `public_key`, `signature`;
 /// - `signature`: the last record: `public_key` and `signature` of the
 ///   report_message of every byte before it, so nothing in the report,
 ///   its range included, can change unseen.
@@ -29,7 +30,7 @@ struct proof_record {
   std::string kind;
   std::string id, timestamp, event_type, user_id, username, session_id, ip_address, user_agent, status,
     error_message, legal_basis, chain_key, content_digest, row_hash, public_key, signature, range_from,
-    range_to; ///< an empty user_id or session_id is NULL (the database keeps no empty session id)
+    range_to, genesis_id; ///< an empty user_id or session_id is NULL (the database keeps no empty session id)
 };
 
 /// The `event_type` of a `range` record: the format and its version.

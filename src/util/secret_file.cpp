@@ -36,13 +36,19 @@ bool create_secret_file(const std::string& path, const std::string& content) {
   if (!dir.empty()) {
     std::filesystem::create_directories(dir, ec);
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  // Written whole under a private name, then linked into place: a process
+  // starting at the same moment finds no file or the whole key, never half
+  // of it; link() fails if another one won, whose key everyone then reads.
+  const auto tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) {
-    return errno == EEXIST;
+    return false;
   }
   bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
+  ok = ok && (::link(tmp.c_str(), path.c_str()) == 0 || errno == EEXIST);
+  ::unlink(tmp.c_str());
   return ok;
 }
 

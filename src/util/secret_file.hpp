@@ -11,8 +11,8 @@ namespace solod {
 std::optional<std::string> read_secret_file(const std::string& path);
 
 /// Writes `content` to a new file `path` (mode 0600, its directory created),
-/// unless it exists: O_EXCL, so two processes starting at once never both
-/// write a key. False when it could neither be created nor found.
+/// unless it exists: two processes starting at once never both write a key,
+/// and neither reads half of one. False when it could neither be created nor found.
 bool create_secret_file(const std::string& path, const std::string& content);
 
 } // namespace solod

@@ -335,7 +335,9 @@ TEST_CASE("the audit actor chains every batch and signs the head, on its interva
   audit_world w;
   solod::audit_actor_options opts;
   opts.batch_max = 7; // several batches, each extending the chain
-  opts.signer = solod::audit_signing_key::load_or_create(w.db.dir.path() + "/audit.key");
+  const auto key_path = w.db.dir.path() + "/audit.key";
+  opts.signer = std::make_shared<solod::checkpoint_signer>(solod::audit_signing_key::load_or_create(key_path),
+                                                           key_path);
   opts.checkpoint_interval = 50ms;
   w.start(opts);
   for (int i = 0; i < 40; ++i) {
@@ -358,7 +360,7 @@ TEST_CASE("the audit actor chains every batch and signs the head, on its interva
   REQUIRE(signed_now == true);
   CHECK(count_of(*w.db.sql, "SELECT MAX(row_id) FROM audit_checkpoints") == 45);
   CHECK(count_of(*w.db.sql, "SELECT COUNT(*) FROM login_logs WHERE id BETWEEN 1 AND 45") == 45);
-  auto verdict = solod::verify_audit_chain(*w.db.sql, {.trusted_keys = {opts.signer->public_key()}});
+  auto verdict = solod::verify_audit_chain(*w.db.sql, {.trusted_keys = {opts.signer->key().public_key()}});
   CHECK(verdict.intact());
   CHECK(verdict.signed_up_to == 45);
 }

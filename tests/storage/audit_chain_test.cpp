@@ -7,6 +7,7 @@
 #include "storage/audit_proof.hpp"
 #include "storage/audit_verifier.hpp"
 #include "storage/chain_rows.hpp"
+#include "storage/checkpoint_signer.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/proof_check.hpp"
 #include "storage/user_repository.hpp"
@@ -30,7 +31,9 @@ const time_point t0{std::chrono::seconds{1'800'000'000}};
 /// batch of five at a time, a minute apart, users 1 and 2 alternating.
 struct chained_log {
   test_support::test_database db;
-  solod::audit_signing_key key = solod::audit_signing_key::load_or_create(db.dir.path() + "/audit.key");
+  std::string key_path = db.dir.path() + "/audit.key";
+  solod::audit_signing_key key = solod::audit_signing_key::load_or_create(key_path);
+  solod::checkpoint_signer signer{key, key_path};
   soci::session& sql = *db.sql;
 
   explicit chained_log(int n = 20) {
@@ -66,18 +69,21 @@ struct chained_log {
     }
   }
 
-  void checkpoint(time_point at) { REQUIRE(solod::write_checkpoint(sql, key, at)); }
+  void checkpoint(time_point at) { REQUIRE(signer.sign(sql, at)); }
 
   solod::chain_verdict verify(solod::verify_options opts = {}) {
     if (opts.trusted_keys.empty()) {
       opts.trusted_keys = {key.public_key()};
+    }
+    if (!opts.last_signed) {
+      opts.last_signed = solod::read_signed_point(solod::signed_point_path(key_path));
     }
     return solod::verify_audit_chain(sql, opts);
   }
 
   std::string report(solod::proof_scope scope, bool json, time_point now) {
     solod::proof_report_writer w(std::move(scope), json);
-    std::string out = w.begin(sql, key, now);
+    std::string out = w.begin(sql, signer, now);
     while (w.next(sql, out, 7)) {
     }
     return out;
@@ -107,7 +113,7 @@ TEST_CASE("an untouched chain verifies, with its checkpoints", "[storage][audit_
   CHECK(count_of(log.sql, "SELECT COUNT(*) FROM login_logs WHERE row_hash IS NULL OR chain_key IS NULL") == 0);
   // A second checkpoint of the same head is not written twice.
   log.checkpoint(t0 + 3h);
-  CHECK_FALSE(solod::write_checkpoint(log.sql, log.key, t0 + 4h));
+  CHECK_FALSE(log.signer.sign(log.sql, t0 + 4h));
 }
 
 TEST_CASE("each tampering is found and its first row named", "[storage][audit_chain]") {
@@ -159,6 +165,40 @@ TEST_CASE("each tampering is found and its first row named", "[storage][audit_ch
     // Trusted once its key is given.
     CHECK(log.verify({.trusted_keys = {log.key.public_key(), other.public_key()}}).intact());
   }
+  SECTION("the chain's start moved past signed rows") {
+    sql << "UPDATE audit_chain SET genesis_id = last_id, head = :h", soci::use(std::string(64, '0'));
+    auto v = log.verify();
+    REQUIRE_FALSE(v.intact());
+    CHECK(v.problems.front().kind == "changed");
+    CHECK_THROWS_AS(log.signer.sign(sql, t0 + 2h), solod::chain_break);
+  }
+  SECTION("a row of a live account sealed, then edited") {
+    auto key = *test_support::text_of(sql, "SELECT chain_key FROM login_logs WHERE id = 8");
+    auto row = solod::chain_row{};
+    solod::for_each_stored_row(sql, 8, 8, [&](const solod::stored_row& r) { row = r.row; });
+    auto sealed = *solod::seal_chain_key(key, row, solod::erased_fields);
+    sql << "UPDATE login_logs SET chain_key = :k, ip_address = '203.0.113.9' WHERE id = 8", soci::use(sealed);
+    require_broken_at(log.verify(), 8, "changed");
+  }
+  SECTION("signed rows rewritten, hashes recomputed and newer checkpoints deleted") {
+    log.append(5, t0 + 2h); // rows 21..25
+    log.checkpoint(t0 + 3h); // signs row 25, remembered beside the key
+    sql << "DELETE FROM audit_checkpoints WHERE row_id = 25";
+    sql << "UPDATE login_logs SET ip_address = '203.0.113.9' WHERE id = 23";
+    solod::chain_digest prev{};
+    std::vector<std::pair<long long, std::string>> hashes;
+    solod::for_each_stored_row(sql, 1, 25, [&](const solod::stored_row& r) {
+      prev = *solod::chain_row_hash(prev, *r.chain_key, r.row);
+      hashes.emplace_back(r.row.id, solod::hex_of(prev));
+    });
+    for (auto& [id, h] : hashes) {
+      sql << "UPDATE login_logs SET row_hash = :h WHERE id = :i", soci::use(h), soci::use(id);
+    }
+    sql << "UPDATE audit_chain SET head = :h", soci::use(hashes.back().second);
+    // The signer refuses to sign it, and verify on this node names the row it signed.
+    CHECK_THROWS_AS(log.signer.sign(sql, t0 + 4h), solod::chain_break);
+    require_broken_at(log.verify(), 25, "changed");
+  }
   SECTION("rows rewritten with their hashes recomputed disagree with the signed checkpoint") {
     // Someone who knows the scheme rewrites row 3 and every hash after it, and the state row.
     sql << "UPDATE login_logs SET ip_address = '203.0.113.9' WHERE id = 3";
@@ -193,9 +233,10 @@ TEST_CASE("retention deletes whole signed spans and the chain still verifies", "
   auto v = log.verify();
   REQUIRE(v.intact());
   CHECK(v.first_row == 21);
-  // Later: only up to the newest checkpoint made before the cutoff, in bounded steps.
-  CHECK(logs.delete_older_than(t0 + 5h, 3) == 3);
-  CHECK(logs.delete_older_than(t0 + 5h, 1000) == 2);
+  // Later: only up to the newest checkpoint made before the cutoff, a whole
+  // span per step even beyond the bound (the chain stays anchored).
+  CHECK(logs.delete_older_than(t0 + 5h, 3) == 5);
+  CHECK(logs.delete_older_than(t0 + 5h, 1000) == 0);
   CHECK(count_of(log.sql, "SELECT COUNT(*) FROM login_logs") == 5); // 26..30 wait for a checkpoint
   CHECK(count_of(log.sql, "SELECT MIN(row_id) FROM audit_checkpoints") == 25);
   CHECK(log.verify().intact());

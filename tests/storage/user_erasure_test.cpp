@@ -4,6 +4,7 @@
 #include "storage/attribute_repository.hpp"
 #include "storage/audit_chain.hpp"
 #include "storage/audit_verifier.hpp"
+#include "storage/checkpoint_signer.hpp"
 #include "storage/login_log_repository.hpp"
 #include "storage/session_repository.hpp"
 #include "storage/user_activity.hpp"
@@ -148,7 +149,7 @@ TEST_CASE("user_erasure leaves a tombstone and rows without the person in them",
     // The audit chain still verifies: each rewritten row was sealed first,
     // and its sealed key holds no way to test a guess of what it said.
     auto key = solod::audit_signing_key::load_or_create(db.dir.path() + "/audit.key");
-    REQUIRE(solod::write_checkpoint(sql, key, t0 + 5min));
+    REQUIRE(solod::checkpoint_signer(key, db.dir.path() + "/audit.key").sign(sql, t0 + 5min));
     auto verdict = solod::verify_audit_chain(sql, {.trusted_keys = {key.public_key()}});
     INFO((verdict.intact() ? "" : verdict.problems.front().detail));
     CHECK(verdict.intact());
