@@ -150,7 +150,9 @@ private:
       }
     }
     if ((mask & field_bit(personal_field::detail)) &&
-        (r.row.event_type != "admin_action" || p[3].find("erased-") == std::string::npos)) {
+        (r.row.event_type != "admin_action" ||
+         std::none_of(pseudonyms_.begin(), pseudonyms_.end(),
+                      [&](const std::string& name) { return p[3].find(name) != std::string::npos; }))) {
       return std::string("has its detail sealed, but it is no admin action naming an erased account");
     }
     return std::nullopt;

@@ -6,26 +6,39 @@ chains over the row before it; `audit_chain` holds the chain's head, and
 `[audit] checkpoint_interval`, and at shutdown). What is checked here:
 
 - KeyTest: `data/audit_signing.key` is made 0600 on first start (or by
-  `solod audit pubkey`), `audit pubkey` prints its public key, a configured
-  `signing_key_file` is used instead.
+  `solod audit pubkey`; `audit export --with-proof` makes none and exits 1),
+  `audit pubkey` prints its public key, a configured `signing_key_file` is
+  used instead; what the key signed last is kept beside it (`KEYFILE.last`,
+  "ROW HEADHEX").
 - ChainFormatTest: the chain as stored is recomputed here, in Python, from the
-  design (BLAKE2b commitments and row hashes, Ed25519 checkpoints): so an
-  "intact" from `solod audit verify` means something a third party can check.
+  design (BLAKE2b commitments and row hashes, Ed25519 checkpoints over row,
+  genesis_id, head and time): so an "intact" from `solod audit verify` means
+  something a third party can check.
 - TamperTest (SQLite: each case edits a fresh copy of a stopped server's
-  database file): `solod audit verify` exits 1 and names exactly the first
-  broken row and its kind, for a changed field (every column), a deleted row
-  (first, middle, last), an inserted row, a reordering, a forged checkpoint
-  and a checkpoint by a key it does not trust; exit 2 on bad input.
+  data directory, its key and `.last` included, and verifies with its
+  config): `solod audit verify` exits 1 and names exactly the first broken
+  row and its kind, for a changed field (every column), a deleted row (first,
+  middle, last), an inserted row, a reordering, a forged checkpoint and a
+  checkpoint by a key it does not trust; exit 2 on bad input. And what the
+  database alone cannot show: signed rows rewritten with every later hash
+  recomputed and the newer checkpoints deleted (verify names the row the node
+  signed last; a server started on it refuses to sign: no checkpoint, export
+  exit 1, admin proof 409), the chain's start moved to its end, its tail cut
+  off with the state row fitted.
 - RetentionTest: retention cuts the chain only below a checkpoint made before
-  the cut-off (that checkpoint stays as the anchor) and verify stays intact.
-  solod has no clock the end-to-end tests can move (SOLOD_TEST_HOOKS only
-  injects failures), so "a checkpoint made 40 days ago" is made by re-signing
-  a real checkpoint with the node's own key (from its key file, here in
-  Python) with an older `created_at`. Rows from before the chain began go by
-  their time.
+  the cut-off (that checkpoint stays as the anchor) and verify stays intact;
+  a span longer than a batch (1000 rows) is cut whole at the nearest
+  checkpoint beyond. solod has no clock the end-to-end tests can move
+  (SOLOD_TEST_HOOKS only injects failures), so "a checkpoint made 40 days
+  ago" is made by re-signing a real checkpoint with the node's own key (from
+  its key file, here in Python) with an older `created_at`, or by writing a
+  whole old chain in Python. An upgraded database: rows from before the
+  chain began (migration 7's genesis_id) are "not covered" and go by their
+  time.
 - ErasureTest: `POST /api/admin/users/{id}/erase` and `solod user erase` keep
   the chain intact (the person's rows are sealed first); a sealed row that is
-  changed afterwards is still caught.
+  changed afterwards is still caught, and so is a sealed field that holds
+  anything but the erased account's pseudonym (or nothing).
 - CrashTest: kill -9 in the middle of a flood of logins leaves an intact,
   gap-free chain, three times over in one data directory; `audit verify` run
   while logins flow says intact.
@@ -33,7 +46,8 @@ chains over the row before it; `audit_chain` holds the chain's head, and
   --from/--to, --user) and the admin `GET /api/admin/audit.csv?proof=1` pass
   `solod audit verify-report` in an empty directory with no database; every
   single changed byte of a small report, a sample of a bigger one, a wrong
-  key, a missing or moved line all fail it.
+  key, a missing or moved line, text added to the signature record all fail
+  it. Anchors and closing checkpoints carry genesis_id.
 - ClusterChainTest (PostgreSQL only, SOLOD_TEST_PG_URL): two nodes with their
   own keys, each trusting the other's, take logins at once; the one chain
   verifies, and a changed row is named.
@@ -83,7 +97,9 @@ FIRST_BROKEN_RE = re.compile(r"^first broken row: (\d+) \((.+)\)$")
 DELETED_RE = re.compile(r"retention: deleted (\d+) audit rows")
 REPORT_COLUMNS = ["record", "id", "timestamp", "event_type", "user_id", "username", "session_id",
                   "ip_address", "user_agent", "status", "error_message", "legal_basis", "chain_key",
-                  "content_digest", "row_hash", "public_key", "signature", "range_from", "range_to"]
+                  "content_digest", "row_hash", "public_key", "signature", "range_from", "range_to",
+                  "genesis_id"]
+ZERO_HEAD = "0" * 64
 
 
 # -- Ed25519 (RFC 8032 section 6, the reference code; slow and not constant-time: tests only) ---
@@ -244,8 +260,11 @@ def row_hash(prev: bytes, row) -> bytes:
     return h.digest()
 
 
-def checkpoint_message(row_id: int, head_hex: str, created_at: str) -> bytes:
-    return b"solod-audit-checkpoint-v1" + _le64(row_id) + bytes.fromhex(head_hex) + created_at.encode()
+def checkpoint_message(row_id: int, head_hex: str, genesis_id: int, created_at: str) -> bytes:
+    """What a checkpoint signs: the row, where the chain began (so that moving its start is
+    seen), the head and the time."""
+    return (b"solod-audit-checkpoint-v1" + _le64(row_id) + _le64(genesis_id) + bytes.fromhex(head_hex)
+            + created_at.encode("utf-8"))
 
 
 def report_signature_ok(data: bytes, public_hex: str) -> bool:
@@ -283,12 +302,58 @@ def chain_state(s: Solod) -> dict:
 
 
 def checkpoints(s: Solod) -> list:
-    return s.query("SELECT id, row_id, head, created_at, public_key, signature "
+    return s.query("SELECT id, row_id, head, genesis_id, created_at, public_key, signature "
                    "FROM audit_checkpoints ORDER BY row_id, id")
 
 
 def chained_rows(s: Solod) -> list:
     return s.query("SELECT * FROM login_logs WHERE id > ? ORDER BY id", [chain_state(s)["genesis"]])
+
+
+def key_file(s: Solod) -> str:
+    """The node's signing key file: audit.signing_key_file, else data/audit_signing.key."""
+    return s.config.get("audit", {}).get("signing_key_file") or s.path("data", "audit_signing.key")
+
+
+def signing_seed(s: Solod) -> bytes:
+    with open(key_file(s), encoding="ascii") as f:
+        return bytes.fromhex(f.read().strip())
+
+
+def signed_point(s: Solod) -> tuple[int, str] | None:
+    """What the node's key signed last, as kept beside it in `KEYFILE.last` ("ROW HEADHEX\\n");
+    None when there is no such file."""
+    path = key_file(s) + ".last"
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="ascii") as f:
+        text = f.read()
+    m = re.fullmatch(r"(\d+) ([0-9a-f]{64})\n", text)
+    if not m:
+        raise AssertionError(f"{path} holds {text!r}, not 'ROW HEADHEX\\n'")
+    return int(m.group(1)), m.group(2)
+
+
+def insert_rows(s: Solod, rows: list[dict]) -> None:
+    """login_logs rows with every column given (explicit ids, chain columns or not), in one
+    transaction on SQLite, in multi-row INSERTs on PostgreSQL."""
+    cols = list(rows[0])
+    if s.pg is not None:
+        for start in range(0, len(rows), 200):
+            chunk = rows[start:start + 200]
+            values = ", ".join("(" + ", ".join("?" for _ in cols) + ")" for _ in chunk)
+            s.pg.query(f"INSERT INTO login_logs ({', '.join(cols)}) VALUES {values}",
+                       [r[c] for r in chunk for c in cols])
+        return
+    conn = sqlite3.connect(s.db_path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"INSERT INTO login_logs ({', '.join(cols)}) "
+                         f"VALUES ({', '.join('?' for _ in cols)})",
+                         [[r[c] for c in cols] for r in rows])
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def settle(s: Solod, quiet: float = 0.4, timeout: float = 10.0) -> None:
@@ -551,8 +616,11 @@ class AuditTestCase(SolodTestCase):
         for cp in checkpoints(s):
             rid = int(cp["row_id"])
             self.assertIn(cp["public_key"], keys, f"{msg} checkpoint by an unknown key: {tuple(cp)}")
+            self.assertEqual(int(cp["genesis_id"]), st["genesis"],
+                             f"{msg} checkpoint signed with another start: {tuple(cp)}")
             self.assertTrue(ed25519_verify(bytes.fromhex(cp["public_key"]),
-                                           checkpoint_message(rid, cp["head"], cp["created_at"]),
+                                           checkpoint_message(rid, cp["head"], int(cp["genesis_id"]),
+                                                              cp["created_at"]),
                                            bytes.fromhex(cp["signature"])),
                             f"{msg} checkpoint signature: {tuple(cp)}")
             if rid in heads:
@@ -584,11 +652,21 @@ class KeyTest(AuditTestCase):
         cps = checkpoints(s)
         self.assertTrue(cps, "a checkpoint at shutdown at least")
         self.assertEqual({c["public_key"] for c in cps}, {key})
+        # what the key signed last is kept beside it, outside the database
+        newest = max(cps, key=lambda c: int(c["row_id"]))
+        self.assertEqual(signed_point(s), (int(newest["row_id"]), newest["head"]),
+                         "data/audit_signing.key.last names the newest checkpoint's row and head")
 
     def test_pubkey_makes_the_key_file_when_absent(self):
         s = self.server(CONFIG, start=False)
         path = s.path("data", "audit_signing.key")
         self.assertFalse(os.path.exists(path))
+        # a report with proof is signed with the server's key: the export does not make one
+        cp = s.cli("audit", "export", "--with-proof")
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn("no audit signing key", cp.stderr)
+        self.assertEqual(cp.stdout, "", "nothing of a report without a key")
+        self.assertFalse(os.path.exists(path), "export --with-proof made no key")
         key = pubkey(s)
         self.assertRegex(key, HEX64_RE)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
@@ -606,6 +684,7 @@ class KeyTest(AuditTestCase):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         self.assertFalse(os.path.exists(s.path("data", "audit_signing.key")),
                          "no key in data/ when signing_key_file is set")
+        self.assertEqual(key_file(s), path)
         with open(path, encoding="ascii") as f:
             key = ed25519_public(bytes.fromhex(f.read().strip())).hex()
         self.assertEqual(pubkey(s), key)
@@ -613,6 +692,9 @@ class KeyTest(AuditTestCase):
         settle(s)
         s.stop()
         self.assertEqual({c["public_key"] for c in checkpoints(s)}, {key})
+        self.assertTrue(os.path.isfile(path + ".last"), "keys/shared.key.last beside the key")
+        self.assertFalse(os.path.exists(s.path("data", "audit_signing.key.last")))
+        self.assertEqual(signed_point(s)[0], chain_state(s)["last"])
         self.assert_intact(s)
 
 
@@ -645,6 +727,8 @@ class ChainFormatTest(AuditTestCase):
             self.assert_iso(c["created_at"], "checkpoint created_at")
             self.assertRegex(c["signature"], HEX128_RE)
         self.assert_recomputes(s, [key], "after shutdown:")
+        self.assertEqual(signed_point(s), (int(cps[-1]["row_id"]), cps[-1]["head"]),
+                         "KEYFILE.last: the row and head of the shutdown checkpoint")
         v = self.assert_intact(s)
         self.assertIn(f"rows signed up to {chain_state(s)['last']}", v.out)
 
@@ -674,6 +758,8 @@ class TamperTest(AuditTestCase):
         lo, hi = cls.state["genesis"] + 1, cls.state["last"]
         assert len(cls.rows) >= 24 and sorted(cls.rows) == list(range(lo, hi + 1)), cls.rows.keys()
         assert len({c["row_id"] for c in cls.cps}) >= 2 and cls.cps[-1]["row_id"] == hi, cls.cps
+        # the node remembers the shutdown checkpoint beside its key (copied with data/)
+        assert signed_point(s) == (hi, cls.rows[hi]["row_hash"]), signed_point(s)
         # the row the field cases change: a login near the middle, with an account and a session
         middle = (lo + hi) // 2
         cls.m = min((i for i in cls.rows if lo + 2 <= i <= hi - 4
@@ -681,7 +767,8 @@ class TamperTest(AuditTestCase):
                     key=lambda i: abs(i - middle))
 
     def copy(self) -> Solod:
-        """A stopped server whose data directory is a copy of the origin's; checked intact."""
+        """A stopped server whose data directory is a copy of the origin's (database, key and
+        the key's `.last`), with the same config: `verify` sees what the node signed last."""
         t = self.server(CONFIG, start=False)
         shutil.copytree(self.origin.path("data"), t.path("data"), dirs_exist_ok=True)
         return t
@@ -796,6 +883,7 @@ class TamperTest(AuditTestCase):
             "created_at": ("created_at", iso_shift(cp["created_at"], milliseconds=-1), row_id),
             "head": ("head", self.rows[row_id - 1]["row_hash"], row_id),
             "row_id": ("row_id", row_id - 1, row_id - 1),
+            "genesis_id": ("genesis_id", int(cp["genesis_id"]) + 1, row_id),
         }
         for label, (column, value, first) in cases.items():
             with self.subTest(changed=label):
@@ -810,8 +898,8 @@ class TamperTest(AuditTestCase):
         for name in os.listdir(self.origin.path("data")):
             if name.startswith("solod.db"):  # the database (and a WAL, should one be left)
                 shutil.copy(self.origin.path("data", name), b.path("data", name))
-        export_with_proof(b)  # signs a checkpoint with b's own, new key first
-        b_key = pubkey(b)
+        b_key = pubkey(b)  # a key of its own (export --with-proof makes none)
+        export_with_proof(b)  # signs a checkpoint with b's own key first
         self.assertNotEqual(b_key, self.key)
         theirs = [c for c in checkpoints(b) if c["public_key"] == b_key]
         self.assertEqual(len(theirs), 1, [tuple(c) for c in checkpoints(b)])
@@ -819,9 +907,11 @@ class TamperTest(AuditTestCase):
         self.assertEqual(int(cp["row_id"]), self.state["last"])
 
         t = self.copy()
-        sql(t, "INSERT INTO audit_checkpoints (row_id, head, created_at, public_key, signature) "
-               "VALUES (?, ?, ?, ?, ?)",
-            [cp["row_id"], cp["head"], cp["created_at"], cp["public_key"], cp["signature"]])
+        self.assertEqual(int(cp["genesis_id"]), self.state["genesis"])
+        sql(t, "INSERT INTO audit_checkpoints (row_id, head, genesis_id, created_at, public_key, "
+               "signature) VALUES (?, ?, ?, ?, ?, ?)",
+            [cp["row_id"], cp["head"], cp["genesis_id"], cp["created_at"], cp["public_key"],
+             cp["signature"]])
         v = self.assert_broken(t, self.state["last"], "forged checkpoint")
         self.assertIn(b_key, v.lines[2])
         self.assert_intact(t, "--pubkey", self.key, "--pubkey", b_key)
@@ -832,6 +922,102 @@ class TamperTest(AuditTestCase):
         self.assert_intact(t, msg="with audit.trusted_keys:")
         # and the second node, which does not know the origin's key, refuses the origin's checkpoints
         self.assert_broken(b, int(self.cps[0]["row_id"]), "forged checkpoint")
+
+    # -- attacks by someone who can write the database but not the node's files ------------
+
+    def rewrite_signed_row(self, t: Solod, row_id: int) -> None:
+        """What an attacker with the database (not the key) can do so that the database alone
+        looks consistent: change a signed row, recompute its hash and every later one, record
+        the new head, and delete the checkpoints that no longer match (row_id >= row_id)."""
+        conn = sqlite3.connect(t.db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE login_logs SET ip_address = '198.51.100.66' WHERE id = ?", [row_id])
+            prev = (bytes(32) if row_id - 1 == self.state["genesis"]
+                    else bytes.fromhex(self.rows[row_id - 1]["row_hash"]))
+            for row in conn.execute("SELECT * FROM login_logs WHERE id >= ? ORDER BY id",
+                                    [row_id]).fetchall():
+                prev = row_hash(prev, row)
+                conn.execute("UPDATE login_logs SET row_hash = ? WHERE id = ?", [prev.hex(), row["id"]])
+            conn.execute("UPDATE audit_chain SET head = ? WHERE id = 1", [prev.hex()])
+            conn.execute("DELETE FROM audit_checkpoints WHERE row_id >= ?", [row_id])
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def test_signed_rows_rewritten_with_new_hashes_are_refused_and_named(self):
+        hi = self.state["last"]
+        # the first row after the first checkpoint: signed (by the later ones), and a checkpoint
+        # below it is left
+        row_id = int(self.cps[0]["row_id"]) + 1
+        self.assertLess(row_id, hi)
+        t = self.copy()
+        self.rewrite_signed_row(t, row_id)
+        left = len(checkpoints(t))
+        self.assertGreater(left, 0, "the checkpoints below the rewritten row are kept")
+        self.assertNotEqual(chain_state(t)["head"], self.state["head"])
+        # the database alone is consistent again: every hash and every signature left checks out
+        self.assert_recomputes(t, [self.key], "the rewritten chain:")
+        self.assertEqual(signed_point(t), (hi, self.state["head"]))
+
+        # ... but the node remembers what it signed last (data/audit_signing.key.last)
+        v = self.assert_broken(t, hi, "changed", msg="rows rewritten with recomputed hashes:")
+        self.assertIn("no longer has the hash this node signed last", v.lines[2])
+
+        # a server started on it signs nothing: not at its interval, not for a report, not at exit
+        t.start()
+        self.assertTrue(wait_until(lambda: "audit chain rewritten since this key's last checkpoint"
+                                   in t.output(), timeout=15, interval=0.1),
+                        "no critical refusal logged:\n" + t.output()[-3000:])
+        self.assertRegex(t.output(), r"(?i)critical.*audit chain rewritten since this key's last "
+                                     r"checkpoint \(row " + str(hi) + r"\)")
+        make_traffic(t, names=self.names[:2], rounds=1)
+        settle(t)
+        time.sleep(2.5)  # more than two checkpoint intervals (1 s)
+        self.assertEqual(len(checkpoints(t)), left, "a checkpoint was signed over the rewrite: "
+                         f"{[tuple(c) for c in checkpoints(t)]}")
+        argv = [SOLOD_BIN, "audit", "export", "--with-proof", "--config", t.config_path]
+        cp = subprocess.run(argv, cwd=t.dir, env=child_env(t.env), stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=120)
+        self.assertEqual(cp.returncode, 1, f"export --with-proof: {cp.stdout[-500:]!r} {cp.stderr!r}")
+        self.assertIn(b"audit chain rewritten since this key's last checkpoint", cp.stderr)
+        _, token = add_admin_token(t, "tpadm")
+        r = t.get(with_query("/api/admin/audit.csv", proof=1), token=token)
+        self.assert_error(r, 409, "chain_broken")
+        settle(t)
+        t.stop()
+        self.assertEqual(len(checkpoints(t)), left, "no checkpoint at shutdown either")
+        self.assertEqual(signed_point(t), (hi, self.state["head"]), "the node's memory is unchanged")
+        self.assertGreater(chain_state(t)["last"], hi, "the traffic was still audited")
+        self.assert_broken(t, hi, "changed", msg="after the refused server ran:")
+
+    def test_a_moved_start_is_named(self):
+        hi = self.state["last"]
+        first_signed = int(self.cps[0]["row_id"])
+        with self.subTest(moved="genesis_id = last_id, head zeroed"):
+            # every row would look like one from before the chain ("not covered")
+            t = self.copy()
+            sql(t, "UPDATE audit_chain SET genesis_id = last_id, head = ? WHERE id = 1", [ZERO_HEAD])
+            v = self.assert_broken(t, first_signed, "changed")
+            self.assertIn("beginning after row", v.lines[2])
+        with self.subTest(moved="and every checkpoint deleted"):
+            t = self.copy()
+            sql(t, "UPDATE audit_chain SET genesis_id = last_id, head = ? WHERE id = 1", [ZERO_HEAD])
+            sql(t, "DELETE FROM audit_checkpoints")
+            v = self.assert_broken(t, hi, "changed")  # the row this node signed last
+            self.assertIn(f"this node signed row {hi} last", v.lines[2])
+
+    def test_a_cut_tail_is_named(self):
+        # the last rows deleted, the state row and the checkpoints made to fit what is left
+        k = self.m
+        t = self.copy()
+        sql(t, "DELETE FROM login_logs WHERE id > ?", [k])
+        sql(t, "UPDATE audit_chain SET last_id = ?, head = ? WHERE id = 1", [k, self.rows[k]["row_hash"]])
+        sql(t, "DELETE FROM audit_checkpoints WHERE row_id > ?", [k])
+        self.assert_recomputes(t, [self.key], "the cut chain:")
+        v = self.assert_broken(t, k + 1, "deleted")
+        self.assertIn(f"this node signed row {self.state['last']} last", v.lines[2])
 
     def test_bad_input_exits_2(self):
         for args in (("--pubkey", "xyz"), ("--pubkey", "ab" * 31), ("--from", "yesterday"),
@@ -864,13 +1050,16 @@ class RetentionTest(AuditTestCase):
         self.assertGreaterEqual(len(rows_signed), 3, [tuple(c) for c in cps])
         old, anchor = by_row[rows_signed[0]], by_row[rows_signed[1]]
 
-        # As if these two had been made 50 and 40 days ago: re-signed with the node's key.
-        with open(s.path("data", "audit_signing.key"), encoding="ascii") as f:
-            seed = bytes.fromhex(f.read().strip())
+        # As if these two had been made 50 and 40 days ago: re-signed with the node's key. (Not
+        # the newest: what the node signed last, data/audit_signing.key.last, stays as it is.)
+        last_signed = signed_point(s)
+        self.assertEqual(last_signed[0], rows_signed[-1])
+        seed = signing_seed(s)
         now = datetime.now(timezone.utc)
         for cp, age in ((old, 50), (anchor, 40)):
             created = iso_at(now - timedelta(days=age))
-            sig = ed25519_sign(seed, checkpoint_message(int(cp["row_id"]), cp["head"], created))
+            self.assertEqual(int(cp["genesis_id"]), genesis)
+            sig = ed25519_sign(seed, checkpoint_message(int(cp["row_id"]), cp["head"], genesis, created))
             sql(s, "UPDATE audit_checkpoints SET created_at = ?, signature = ? WHERE id = ?",
                 [created, sig.hex(), cp["id"]])
         self.assert_intact(s, msg="re-signed checkpoints (Python Ed25519) verify:")
@@ -912,36 +1101,138 @@ class RetentionTest(AuditTestCase):
         sql(s, "DELETE FROM audit_checkpoints WHERE id = ?", [anchor["id"]])
         self.assert_broken(s, genesis + 1, "deleted")
 
-    def test_rows_from_before_the_chain_go_by_their_time(self):
+    def test_a_span_longer_than_a_batch_is_cut_whole(self):
+        # Retention takes one signed span per step: up to the newest checkpoint made before the
+        # cut-off within batch_rows (1000) of the first row, else the nearest one beyond it. The
+        # chain here is written in Python (rows, hashes, Ed25519 checkpoints with the node's key),
+        # so it can be 60 days old: 1600 rows, signed at rows 300 (56 days ago), 1500 (about 44
+        # days ago) and 1600 (yesterday).
         s = self.server(merge_config(CONFIG, {"audit": {"retention_days": self.RETENTION_DAYS}}),
                         start=False)
         cp = s.cli("migrate")
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertEqual(chain_state(s), {"genesis": 0, "last": 0, "head": ZERO_HEAD})
+        key = pubkey(s)
+        seed = signing_seed(s)
         now = datetime.now(timezone.utc)
+        t0 = now - timedelta(days=60)
+        rows, heads, prev = [], {}, bytes(32)
+        for i in range(1, 1601):
+            row = {"id": i, "timestamp": iso_at(t0 + timedelta(minutes=15 * i)),
+                   "event_type": "login_failure", "user_id": None, "username": f"hist{i % 17}",
+                   "session_id": None, "ip_address": f"192.0.2.{i % 250 + 1}",
+                   "user_agent": "history/1.0", "status": "failure", "error_message": "unknown_user",
+                   "legal_basis": "legal_obligation", "chain_key": os.urandom(16).hex()}
+            prev = row_hash(prev, row)
+            row["row_hash"] = heads[i] = prev.hex()
+            rows.append(row)
+        insert_rows(s, rows)
+        sql(s, "UPDATE audit_chain SET last_id = ?, head = ? WHERE id = 1", [1600, heads[1600]])
 
-        def legacy(age_days, i):
-            return {"timestamp": iso_at(now - timedelta(days=age_days, seconds=i)),
-                    "username": "legacy", "ip_address": f"192.0.2.{i + 1}",
-                    "user_agent": f"legacy-{age_days}"}
-        insert_audit_rows(s.db_path, [legacy(40, i) for i in range(20)]
-                          + [legacy(10, i) for i in range(7)])
-        # A database upgraded from before the chain: its rows lie at or below genesis_id.
-        sql(s, "UPDATE audit_chain SET genesis_id = (SELECT MAX(id) FROM login_logs), "
-               "last_id = (SELECT MAX(id) FROM login_logs) WHERE id = 1")
-        genesis = chain_state(s)["genesis"]
-        self.assertEqual(genesis, int(s.query("SELECT MAX(id) FROM login_logs")[0][0]))
+        signed = {}
+        for row_id, created in ((300, iso_shift(rows[299]["timestamp"], seconds=1)),
+                                (1500, iso_shift(rows[1499]["timestamp"], seconds=1)),
+                                (1600, iso_at(now - timedelta(days=1)))):
+            sig = ed25519_sign(seed, checkpoint_message(row_id, heads[row_id], 0, created))
+            sql(s, "INSERT INTO audit_checkpoints (row_id, head, genesis_id, created_at, public_key, "
+                   "signature) VALUES (?, ?, 0, ?, ?, ?)", [row_id, heads[row_id], created, key, sig.hex()])
+            signed[row_id] = created
+        # what the node would remember of its last checkpoint
+        with open(key_file(s) + ".last", "w", encoding="ascii") as f:
+            f.write(f"1600 {heads[1600]}\n")
+        v = self.assert_intact(s, msg="the chain written in Python:")
+        self.assertIn("rows 1 to 1600 (1600 rows)", v.out)
+        self.assertIn("3 signed checkpoints verified, rows signed up to 1600", v.out)
+
+        s.start()
+
+        def cut():
+            return (s.query("SELECT COUNT(*) FROM login_logs WHERE id <= 1500")[0][0] == 0
+                    and DELETED_RE.search(s.output()))
+        self.assertTrue(wait_until(cut, timeout=60, interval=0.2),
+                        "rows up to the checkpoint of row 1500 still there; output:\n"
+                        + s.output()[-3000:])
+        self.assertEqual(int(DELETED_RE.search(s.output()).group(1)), 1500,
+                         "300 rows, then 1200 at once: the span beyond batch_rows is cut whole")
+        self.assertEqual([int(r["row_id"]) for r in checkpoints(s)][:2], [1500, 1600],
+                         "the anchor (row 1500) and the newer checkpoint stay, the older goes")
+        self.assertEqual(s.query("SELECT COUNT(*) FROM login_logs WHERE id <= 1600")[0][0], 100,
+                         "rows 1501..1600 wait for a checkpoint made before the cut-off")
+        v = self.assert_intact(s, msg="after retention:")
+        self.assertIn("rows 1501 to 1600", v.out)
+        self.assertIn(f"checkpoint of row 1500 signed at {signed[1500]}", v.out)
+
+        make_traffic(s, users=1, rounds=1)  # the chain goes on from row 1600
+        settle(s)
+        self.assertEqual(s.stop(), 0)
+        st = chain_state(s)
+        self.assertGreater(st["last"], 1600)
+        self.assert_recomputes(s, [key], "after retention and traffic:")
+        self.assertEqual(signed_point(s)[0], st["last"])
+        report = os.path.join(self.temp_dir(), "after-retention.json")
+        with open(report, "wb") as f:
+            f.write(export_with_proof(s, "--format", "json"))
+        records = report_records(read_bytes(report))
+        self.assertEqual((records[1]["record"], records[1]["id"], records[1]["genesis_id"]),
+                         ("anchor", 1500, 0))
+        self.assert_report_ok(report, [key], self.temp_dir())
+
+    def test_rows_from_before_the_chain_go_by_their_time(self):
+        # An upgraded database: rows written before the chain existed (no chain_key, no
+        # row_hash) lie at or below genesis_id, where migration 7 started the chain.
+        s = self.server(merge_config(CONFIG, {"audit": {"retention_days": self.RETENTION_DAYS}}),
+                        start=False)
+        cp = s.cli("migrate")  # the schema, no rows yet: nothing was ever chained
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertEqual(s.query("SELECT COUNT(*) FROM login_logs")[0][0], 0)
+        self.assertEqual(s.query("SELECT COUNT(*) FROM audit_checkpoints")[0][0], 0)
+        self.assertEqual(chain_state(s), {"genesis": 0, "last": 0, "head": ZERO_HEAD})
+        now = datetime.now(timezone.utc)
+        legacy = []
+        for age, n in ((40, 20), (10, 7)):
+            for i in range(n):
+                legacy.append({"id": len(legacy) + 1,
+                               "timestamp": iso_at(now - timedelta(days=age, seconds=n - i)),
+                               "event_type": "login_success", "user_id": None, "username": "legacy",
+                               "session_id": None, "ip_address": f"192.0.2.{i + 1}",
+                               "user_agent": f"legacy-{age}", "status": "success",
+                               "error_message": "", "legal_basis": "legal_obligation"})
+        insert_rows(s, legacy)  # ids 1..27 as the old version wrote them
+        if s.pg is not None:  # as the old version's inserts left it
+            s.pg.query("SELECT setval(pg_get_serial_sequence('login_logs', 'id'), 27)")
+        # what migration 7 does on a database with rows: the chain begins after the last of them
+        sql(s, "UPDATE audit_chain SET genesis_id = 27, last_id = 27, head = ? WHERE id = 1", [ZERO_HEAD])
+        key = pubkey(s)  # verify needs a key to trust; the server will use this one
+        v = self.assert_intact(s, msg="before the chain holds anything:")
+        self.assertIn("27 rows from before the chain began are not covered", v.out)
+
         s.start()
         self.assertTrue(wait_until(lambda: s.query(
             "SELECT COUNT(*) FROM login_logs WHERE user_agent = 'legacy-40'")[0][0] == 0,
             timeout=60, interval=0.2), "old legacy rows still there:\n" + s.output()[-3000:])
         make_traffic(s, users=2, rounds=1)
         settle(s)
+        wait_for_checkpoint(s, chain_state(s)["last"])
         self.assertEqual(s.query("SELECT COUNT(*) FROM login_logs WHERE user_agent = 'legacy-10'")[0][0], 7)
-        self.assertEqual(chain_state(s)["genesis"], genesis)
-        self.assert_gap_free(s)
+        self.assertEqual(s.query("SELECT MIN(id) FROM login_logs")[0][0], 21,
+                         "the 40-day-old rows (ids 1..20) went by their time, the rest stay")
+        st = self.assert_gap_free(s)
+        self.assertEqual(st["genesis"], 27)
+        self.assertEqual({int(c["genesis_id"]) for c in checkpoints(s)}, {27})
         v = self.assert_intact(s)
         self.assertIn("7 rows from before the chain began are not covered", v.out)
-        self.assertIn(f"rows {genesis + 1} to ", v.out)
+        self.assertIn("rows 28 to ", v.out)
+        self.assert_recomputes(s, [key], "an upgraded database:")
+
+        # a report from the chain's start: the unsigned anchor is where it began (row 27)
+        report = os.path.join(self.temp_dir(), "upgraded.csv")
+        with open(report, "wb") as f:
+            f.write(export_with_proof(s))
+        records = report_records(read_bytes(report))
+        self.assertEqual([records[1][k] for k in ("record", "id", "genesis_id", "signature")],
+                         ["anchor", "27", "27", ""])
+        self.assertEqual(records[-2]["genesis_id"], "27")
+        self.assert_report_ok(report, [key], self.temp_dir())
 
 
 # -- erasure -------------------------------------------------------------------------------------------
@@ -1001,12 +1292,43 @@ class ErasureTest(AuditTestCase):
         self.assertTrue(all(e["chain_key"].startswith("sealed:") for e in events))
         self.assert_report_ok(path, [key], self.temp_dir())
 
+        # a sealed row's replaced fields (name, address, User-Agent) are no longer bound by the
+        # hash, but they may hold only the erased account's pseudonym (or nothing)
+        sealed = s.query("SELECT * FROM login_logs WHERE user_id = ? AND event_type = 'login_success' "
+                         "ORDER BY id LIMIT 1", [ids[first]])[0]
+        row = int(sealed["id"])
+        self.assertTrue(sealed["chain_key"].startswith("sealed:"))
+        self.assertEqual((sealed["username"], sealed["ip_address"], sealed["user_agent"]),
+                         (pseudonym, pseudonym, pseudonym))
+        other_pseudonym = s.query("SELECT username FROM users WHERE id = ?", [ids[second]])[0][0]
+        self.assertTrue(other_pseudonym.startswith("erased-") and other_pseudonym != pseudonym)
+        for column, value in (("username", "mallory"), ("username", second),
+                              ("username", other_pseudonym),  # another erased account's
+                              ("ip_address", "203.0.113.7"), ("user_agent", "curl/8.0")):
+            with self.subTest(sealed_field=column, value=value):
+                sql(s, f"UPDATE login_logs SET {column} = ? WHERE id = ?", [value, row])
+                v = self.assert_broken(s, row, "changed", msg=f"sealed {column} set to {value!r}:")
+                self.assertIn("sealed", v.lines[2])
+                sql(s, f"UPDATE login_logs SET {column} = ? WHERE id = ?", [pseudonym, row])
+        with self.subTest(sealed_field="ip_address", value=""):
+            sql(s, "UPDATE login_logs SET ip_address = '' WHERE id = ?", [row])
+            self.assert_intact(s, msg="a replaced field emptied (it holds nothing):")
+            sql(s, "UPDATE login_logs SET ip_address = ? WHERE id = ?", [pseudonym, row])
+        # the admin action naming the account has its detail sealed: it must still name an
+        # erased account
+        action = s.query("SELECT id, error_message FROM login_logs WHERE event_type = 'admin_action' "
+                         "AND error_message LIKE ? ORDER BY id LIMIT 1", [f"%{pseudonym}%"])
+        self.assertTrue(action, "the admin action about the first account names its pseudonym")
+        action_id, detail = int(action[0]["id"]), action[0]["error_message"]
+        sql(s, "UPDATE login_logs SET error_message = ? WHERE id = ?",
+            [detail.replace(pseudonym, "mallory"), action_id])
+        self.assert_broken(s, action_id, "changed", msg="a sealed detail naming no erased account:")
+        sql(s, "UPDATE login_logs SET error_message = ? WHERE id = ?", [detail, action_id])
+        self.assert_intact(s, msg="every sealed field put back:")
+
         # sealing is no way around the chain: what a sealed row still holds is still covered
-        # (its replaced fields, name, address and User-Agent, are by design no longer bound)
-        row = s.query("SELECT id FROM login_logs WHERE user_id = ? AND event_type = 'login_success' "
-                      "ORDER BY id LIMIT 1", [ids[first]])[0]["id"]
         sql(s, "UPDATE login_logs SET event_type = 'logout' WHERE id = ?", [row])
-        self.assert_broken(s, int(row), "changed")
+        self.assert_broken(s, row, "changed")
 
 
 # -- crashes and live traffic -------------------------------------------------------------------------
@@ -1128,9 +1450,23 @@ class ReportTest(AuditTestCase):
                          f"{msg} rows from the anchor to the closing checkpoint, none left out")
         self.assertEqual(records[-1]["public_key"], self.key, msg)
         self.assertEqual(records[-2]["public_key"], self.key, msg)
+        # where the chain began: on the anchor and the closing checkpoint (a number in JSON),
+        # on no other record
+        genesis = chain_state(self.s)["genesis"]
+        for r in records:
+            if r["record"] in ("anchor", "checkpoint"):
+                self.assertEqual(r["genesis_id"], genesis if data.startswith(b"[") else str(genesis),
+                                 f"{msg} {r}")
+            else:
+                self.assertFalse(r.get("genesis_id"), f"{msg} {r}")
+        anchor = records[1]
+        if not anchor["signature"]:
+            self.assertEqual(str(anchor["id"]), str(anchor["genesis_id"]),
+                             f"{msg} an unsigned anchor is the chain's start")
         cp = records[-2]
         self.assertTrue(ed25519_verify(bytes.fromhex(self.key),
-                                       checkpoint_message(int(cp["id"]), cp["row_hash"], cp["timestamp"]),
+                                       checkpoint_message(int(cp["id"]), cp["row_hash"],
+                                                          int(cp["genesis_id"]), cp["timestamp"]),
                                        bytes.fromhex(cp["signature"])), f"{msg} closing checkpoint")
         self.assertTrue(report_signature_ok(data, self.key), f"{msg} the report's own signature")
         return records
@@ -1237,6 +1573,33 @@ class ReportTest(AuditTestCase):
                 with self.subTest(format=fmt, case=label):
                     p = self.save(f"edit-{label.replace(' ', '-')}.{fmt}", build(new_lines))
                     self.assert_report_broken(p, [self.key], self.empty, label)
+            with self.subTest(format=fmt, case="text added to the signature record"):
+                # the signature covers the bytes before its record, so that record may hold its
+                # key and signature and nothing else
+                if fmt == "csv":
+                    fields = csv_rows(lines[-1].decode() + "\r\n")[0]
+                    self.assertEqual(len(fields), len(REPORT_COLUMNS))
+                    variants = {}
+                    for column, text in (("id", "1"), ("username", "mallory"),
+                                         ("error_message", "all rows above are forged"),
+                                         ("range_to", "2099-01-01T00:00:00.000Z"),
+                                         ("genesis_id", "0")):
+                        changed = list(fields)
+                        changed[REPORT_COLUMNS.index(column)] = text
+                        variants[column] = ",".join(changed).encode()
+                else:
+                    self.assertTrue(lines[-1].endswith(b"}"), lines[-1])
+                    variants = {"username": lines[-1][:-1] + b',"username":"mallory"}',
+                                "id": lines[-1][:-1] + b',"id":1}'}
+                for column, line in variants.items():
+                    bad = build(lines[:-1] + [line])
+                    self.assertTrue(report_signature_ok(bad, self.key),
+                                    f"{column}: the report's signature itself still verifies")
+                    p = self.save(f"edit-signature-{column}.{fmt}", bad)
+                    out = self.assert_report_broken(p, [self.key], self.empty,
+                                                    f"text in {column} of the signature record:")
+                    if fmt == "csv":
+                        self.assertIn("signature record holds more than its key and signature", out)
             with self.subTest(format=fmt, case="empty file"):
                 p = self.save(f"empty.{fmt}", b"")
                 self.assertNotEqual(verify_report(p, [self.key], self.empty).returncode, 0)
