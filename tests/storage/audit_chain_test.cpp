@@ -166,7 +166,8 @@ TEST_CASE("each tampering is found and its first row named", "[storage][audit_ch
     CHECK(log.verify({.trusted_keys = {log.key.public_key(), other.public_key()}}).intact());
   }
   SECTION("the chain's start moved past signed rows") {
-    sql << "UPDATE audit_chain SET genesis_id = last_id, head = :h", soci::use(std::string(64, '0'));
+    const std::string zeros(64, '0'); // bound by reference: it must outlive the statement
+    sql << "UPDATE audit_chain SET genesis_id = last_id, head = :h", soci::use(zeros);
     auto v = log.verify();
     REQUIRE_FALSE(v.intact());
     CHECK(v.problems.front().kind == "changed");
